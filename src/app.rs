@@ -1,0 +1,366 @@
+//! The request pipeline, one direction:
+//!
+//! ```text
+//! route → read body (size limit) → authenticate → validate → handler or spec example
+//!       → provider headers → [strict: validate the answer] → serialise
+//! ```
+
+use crate::admin;
+use crate::config::Config;
+use crate::env::Env;
+use crate::problem::{BodyProblem, FieldError, Location};
+use crate::providers::{self, Call, Provider, Query};
+use crate::reply::Reply;
+use crate::spec::{self, Operation, RouteMatch, Router, Spec};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything compiled at start-up, shared by every connection.
+pub struct App {
+    pub config: Config,
+    pub env: Arc<Env>,
+    operations: Vec<Operation>,
+    router: Router,
+    providers: HashMap<&'static str, Arc<dyn Provider>>,
+}
+
+/// What start-up compiled, for the one log line and `paysandbox check`.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    pub specs: usize,
+    pub operations: usize,
+    pub without_handler: Vec<String>,
+}
+
+impl App {
+    pub fn new(config: Config, specs: Vec<Spec>) -> Result<(App, LoadReport), spec::SpecError> {
+        let router = Router::build(&specs)?;
+        let env = Arc::new(Env::new(config.seed));
+        let providers: HashMap<&'static str, Arc<dyn Provider>> = providers::build(env.clone())
+            .into_iter()
+            .map(|p| (p.name(), p))
+            .collect();
+        let spec_count = specs.len();
+        let operations: Vec<Operation> = specs.into_iter().flat_map(|s| s.operations).collect();
+        let report = LoadReport {
+            specs: spec_count,
+            operations: operations.len(),
+            without_handler: Vec::new(),
+        };
+        Ok((
+            App {
+                config,
+                env,
+                operations,
+                router,
+                providers,
+            },
+            report,
+        ))
+    }
+
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    fn provider(&self, name: &str) -> Option<&Arc<dyn Provider>> {
+        self.providers.get(name)
+    }
+
+    /// Every provider module, in a stable order.
+    pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
+        providers::NAMES
+            .iter()
+            .filter_map(|n| self.providers.get(n))
+    }
+
+    /// Serves one HTTP request. Never fails: every problem is an answer.
+    pub async fn serve(
+        &self,
+        req: Request<Incoming>,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Response<Full<Bytes>> {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_string();
+        let method = parts.method.clone();
+        if path == admin::PREFIX || path.starts_with("/__sandbox/") {
+            if !admin::allowed(self, peer, &parts.headers) {
+                return render(providers::admin_error(
+                    403,
+                    "the admin API only answers loopback clients unless --admin-token is set and sent",
+                ));
+            }
+            let bytes = match Limited::new(body, self.config.body_limit).collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(_) => {
+                    return render(providers::admin_error(413, "the request body is too large"));
+                }
+            };
+            return render(admin::serve(
+                self,
+                &method,
+                &path,
+                parts.uri.query(),
+                &parts.headers,
+                &bytes,
+            ));
+        }
+        let reply = self
+            .pipeline(
+                &parts.method,
+                &path,
+                parts.uri.query(),
+                &parts.headers,
+                body,
+            )
+            .await;
+        let (response, operation) = (reply.0, reply.1);
+        tracing::info!(
+            target: "paysandbox::request",
+            method = %method,
+            path = %path,
+            operation = operation.unwrap_or("-"),
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+        );
+        response
+    }
+
+    async fn pipeline(
+        &self,
+        method: &Method,
+        path: &str,
+        raw_query: Option<&str>,
+        headers: &HeaderMap,
+        body: Incoming,
+    ) -> (Response<Full<Bytes>>, Option<&str>) {
+        let (operation, params) = match self.router.resolve(method, path) {
+            RouteMatch::Found { operation, params } => (&self.operations[operation], params),
+            RouteMatch::MethodNotAllowed { provider, allowed } => {
+                let reply = match self.provider(&provider) {
+                    Some(p) => p.method_not_allowed(method, path, &allowed),
+                    None => neutral_error(405, "method not allowed"),
+                };
+                let allow = allowed
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return (render(reply.with_header("allow", allow)), None);
+            }
+            RouteMatch::NotFound { provider } => {
+                let reply = match provider.as_deref().and_then(|p| self.provider(p)) {
+                    Some(p) => p.not_found(method, path),
+                    None => neutral_error(404, "no provider serves this path"),
+                };
+                return (render(reply), None);
+            }
+        };
+        let Some(provider) = self.provider(&operation.provider) else {
+            return (
+                render(neutral_error(500, "no provider module for this spec")),
+                Some(&operation.id),
+            );
+        };
+
+        let bytes = match Limited::new(body, self.config.body_limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                let reply = if e.is::<http_body_util::LengthLimitError>() {
+                    provider.unreadable(
+                        Some(operation),
+                        &BodyProblem::TooLarge {
+                            limit: self.config.body_limit,
+                        },
+                    )
+                } else {
+                    provider.unreadable(
+                        Some(operation),
+                        &BodyProblem::Malformed {
+                            line: 0,
+                            column: 0,
+                            reason: "the request body could not be read".into(),
+                        },
+                    )
+                };
+                return (render(reply), Some(&operation.id));
+            }
+        };
+        let query = Query::parse(raw_query);
+        let reply = self.answer(
+            provider.as_ref(),
+            operation,
+            method,
+            path,
+            &params,
+            &query,
+            headers,
+            &bytes,
+        );
+        (render(reply), Some(&operation.id))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &self,
+        provider: &dyn Provider,
+        op: &Operation,
+        method: &Method,
+        path: &str,
+        params: &[(String, String)],
+        query: &Query,
+        headers: &HeaderMap,
+        bytes: &Bytes,
+    ) -> Reply {
+        // Bodies are read only where the operation declares one: body-less POSTs such as
+        // DisableCard are sent with no Content-Type and must not trip validation.
+        let body = match (&op.body, bytes.iter().all(u8::is_ascii_whitespace)) {
+            (None, _) => None,
+            (Some(_), true) if op.body_required => {
+                return provider.unreadable(Some(op), &BodyProblem::Empty);
+            }
+            (Some(_), true) => None,
+            (Some(_), false) => match serde_json::from_slice::<Value>(bytes) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    return provider.unreadable(
+                        Some(op),
+                        &BodyProblem::Malformed {
+                            line: e.line(),
+                            column: e.column(),
+                            reason: e.to_string(),
+                        },
+                    );
+                }
+            },
+        };
+
+        let call = Call {
+            op,
+            method,
+            path,
+            params,
+            query,
+            headers,
+            body: body.as_ref(),
+            env: &self.env,
+        };
+        let mut reply = self.answer_call(provider, &call);
+        provider.finish(&call, &mut reply);
+        if self.config.strict {
+            check_strict(op, &mut reply);
+        }
+        reply
+    }
+
+    fn answer_call(&self, provider: &dyn Provider, call: &Call) -> Reply {
+        let tenant = match provider.authenticate(call) {
+            Ok(t) => t,
+            Err(reply) => return reply,
+        };
+        let mut errors = spec::validate_params(call.op, |p| match p.location {
+            Location::Path => call
+                .params
+                .iter()
+                .find(|(k, _)| *k == p.name)
+                .map(|(_, v)| vec![v.as_str()]),
+            Location::Query => Some(call.query.all(&p.name)),
+            Location::Header => Some(
+                call.headers
+                    .get_all(p.name.as_str())
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect(),
+            ),
+            Location::Body => None,
+        });
+        if let Some(body) = call.body {
+            errors.extend(spec::validate_body(call.op, body));
+        }
+        if !errors.is_empty() {
+            return provider.invalid(call, &errors);
+        }
+        match provider.handle(call, &tenant) {
+            Some(reply) => reply,
+            None => example_reply(call.op),
+        }
+    }
+}
+
+/// The spec's documented success answer, for operations without a stateful handler.
+fn example_reply(op: &Operation) -> Reply {
+    match &op.example {
+        Some((status, Value::Null)) => Reply::empty(*status),
+        Some((status, body)) => Reply::json(*status, body.clone()),
+        None => Reply::json(200, json!({})),
+    }
+}
+
+/// An error for requests no provider owns; paysandbox's own neutral shape.
+fn neutral_error(status: u16, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({ "error": { "status": status, "message": message } }),
+    )
+}
+
+/// Strict mode: an answer that breaks its own spec becomes a loud 500 naming the schema.
+fn check_strict(op: &Operation, reply: &mut Reply) {
+    let body = reply.body.clone().unwrap_or(Value::Null);
+    if let Err(v) = spec::validate_response(op, reply.status, &body) {
+        tracing::error!(operation = %op.id, status = reply.status, schema = %v.schema, problem = %v.problem, "strict mode: response breaks the spec");
+        *reply = Reply::json(
+            500,
+            json!({
+                "paysandbox_strict_violation": {
+                    "operation": op.id,
+                    "status": reply.status,
+                    "schema": v.schema,
+                    "problem": v.problem,
+                }
+            }),
+        );
+    }
+}
+
+/// Serialises a reply into an HTTP response.
+pub fn render(reply: Reply) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match &reply.body {
+        Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
+        None => Bytes::new(),
+    };
+    let mut response = Response::new(Full::new(body.clone()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if reply.body.is_some() {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+    for (name, value) in reply.headers {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.append(n, v);
+        }
+    }
+    response
+}
+
+/// Field errors for tests and providers that want to report a missing header themselves.
+pub fn missing_header(name: &str) -> FieldError {
+    FieldError::new(
+        Location::Header,
+        name,
+        crate::problem::FieldErrorKind::Missing,
+    )
+}

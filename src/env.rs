@@ -1,0 +1,162 @@
+//! Services every provider shares: the sandbox clock and the id generator.
+
+use parking_lot::Mutex;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Wall-clock time plus an offset the admin API can move forward, so token, nonce and card
+/// expiry can be tested without waiting.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    pub fn now(&self) -> SystemTime {
+        let offset = self.offset_ms.load(Ordering::Relaxed);
+        let real = SystemTime::now();
+        if offset >= 0 {
+            real + Duration::from_millis(offset as u64)
+        } else {
+            real - Duration::from_millis(offset.unsigned_abs())
+        }
+    }
+
+    /// Milliseconds since the Unix epoch, sandbox time.
+    pub fn now_ms(&self) -> i64 {
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms
+            .fetch_add(by.as_millis() as i64, Ordering::Relaxed);
+    }
+
+    pub fn reset(&self) {
+        self.offset_ms.store(0, Ordering::Relaxed);
+    }
+
+    pub fn offset(&self) -> Duration {
+        Duration::from_millis(self.offset_ms.load(Ordering::Relaxed).max(0) as u64)
+    }
+}
+
+/// Random ids and values. With a seed, a sequential run generates the same ids every time.
+pub struct Ids {
+    rng: Mutex<StdRng>,
+}
+
+const ALNUM_UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const HEX: &[u8] = b"0123456789abcdef";
+const DIGITS: &[u8] = b"0123456789";
+
+impl Ids {
+    pub fn new(seed: Option<u64>) -> Self {
+        let rng = match seed {
+            Some(s) => StdRng::seed_from_u64(s),
+            None => StdRng::from_rng(&mut rand::rng()),
+        };
+        Ids {
+            rng: Mutex::new(rng),
+        }
+    }
+
+    fn from_alphabet(&self, alphabet: &[u8], len: usize) -> String {
+        let mut rng = self.rng.lock();
+        (0..len)
+            .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+            .collect()
+    }
+
+    /// Upper-case letters and digits (Square ids).
+    pub fn upper_alnum(&self, len: usize) -> String {
+        self.from_alphabet(ALNUM_UPPER, len)
+    }
+
+    /// Mixed-case letters and digits (Mercado Pago customer id suffixes).
+    pub fn alnum(&self, len: usize) -> String {
+        self.from_alphabet(ALNUM, len)
+    }
+
+    /// Lower-case hex (card tokens, Eximpe tokens).
+    pub fn hex(&self, len: usize) -> String {
+        self.from_alphabet(HEX, len)
+    }
+
+    /// Decimal digits, never starting with 0 (Mercado Pago card ids).
+    pub fn digits(&self, len: usize) -> String {
+        let mut s = self.from_alphabet(&DIGITS[1..], 1);
+        s.push_str(&self.from_alphabet(DIGITS, len.saturating_sub(1)));
+        s
+    }
+
+    /// A random v4 UUID in its canonical text form.
+    pub fn uuid(&self) -> String {
+        let h = self.hex(32);
+        let variant = ["8", "9", "a", "b"][self.rng.lock().random_range(0..4)];
+        format!(
+            "{}-{}-4{}-{}{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            variant,
+            &h[17..20],
+            &h[20..32]
+        )
+    }
+
+    /// Runs `f` with the generator, for libraries (such as `fake`) that take an `Rng`.
+    pub fn with_rng<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
+        f(&mut self.rng.lock())
+    }
+}
+
+/// Shared services handed to every provider.
+pub struct Env {
+    pub clock: Clock,
+    pub ids: Ids,
+}
+
+impl Env {
+    pub fn new(seed: Option<u64>) -> Self {
+        Env {
+            clock: Clock::default(),
+            ids: Ids::new(seed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_makes_ids_repeatable() {
+        let (a, b) = (Ids::new(Some(7)), Ids::new(Some(7)));
+        assert_eq!(a.hex(32), b.hex(32));
+        assert_eq!(a.upper_alnum(26), b.upper_alnum(26));
+    }
+
+    #[test]
+    fn uuids_have_the_v4_shape() {
+        let u = Ids::new(Some(1)).uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+    }
+
+    #[test]
+    fn the_clock_moves_forward_by_what_it_is_told() {
+        let clock = Clock::default();
+        let before = clock.now_ms();
+        clock.advance(Duration::from_secs(3600));
+        assert!(clock.now_ms() - before >= 3_600_000);
+        clock.reset();
+        assert!(clock.now_ms() - before < 3_600_000);
+    }
+}

@@ -1,0 +1,174 @@
+//! The `paysandbox` command line: `serve` (the default) and `check`.
+
+use clap::{Args, Parser, Subcommand};
+use paysandbox::{Config, Sandbox};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "paysandbox",
+    version,
+    about = "A local sandbox for the card-on-file APIs of Mercado Pago, Square and Eximpe"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the sandbox server (the default command).
+    Serve(ServeArgs),
+    /// Validate the specs (every schema and example) and exit non-zero on any problem.
+    Check(CheckArgs),
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PAYSANDBOX_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PAYSANDBOX_PORT", default_value_t = 4010)]
+    port: u16,
+    /// Load OpenAPI specs from this directory instead of the embedded ones.
+    #[arg(long, env = "PAYSANDBOX_SPECS")]
+    specs: Option<PathBuf>,
+    /// Validate every answer against its spec; a violation becomes a loud 500.
+    #[arg(long, env = "PAYSANDBOX_STRICT")]
+    strict: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "PAYSANDBOX_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    body_limit: usize,
+    /// Seed for generated ids and data (reproducible sequential runs).
+    #[arg(long, env = "PAYSANDBOX_SEED")]
+    seed: Option<u64>,
+    /// Let non-loopback clients use the admin API when they send this token
+    /// (`X-Sandbox-Admin-Token` header).
+    #[arg(long, env = "PAYSANDBOX_ADMIN_TOKEN")]
+    admin_token: Option<String>,
+    /// Log format.
+    #[arg(long, env = "PAYSANDBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Check the specs in this directory instead of the embedded ones.
+    #[arg(long, env = "PAYSANDBOX_SPECS")]
+    specs: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PAYSANDBOX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Check(args)) => check(args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let config = Config {
+        specs_dir: args.specs,
+        ..Config::default()
+    };
+    match paysandbox::build_app(config) {
+        Ok((_, report)) => {
+            println!(
+                "ok: {} specs, {} operations",
+                report.specs, report.operations
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    init_logs(args.log_format);
+    let config = Config {
+        host: args.host,
+        port: args.port,
+        specs_dir: args.specs,
+        strict: args.strict,
+        body_limit: args.body_limit,
+        seed: args.seed,
+        admin_token: args.admin_token,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let sandbox = match Sandbox::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let trigger = sandbox.shutdown_trigger();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: draining in-flight requests");
+            let _ = trigger.send(true);
+        });
+        sandbox.wait().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
