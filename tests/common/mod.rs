@@ -92,3 +92,38 @@ pub async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut out)).await;
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Runs a Python interop script (tests/interop/NAME) against the sandbox at `base_url` with
+/// the interpreter named by `PAYSANDBOX_PYTHON` (`.ci/run` points it at a venv holding the
+/// official SDKs from tests/interop/requirements.txt). Panics with the script's output if it
+/// fails. Without the SDK installed the test fails too, naming the install command, unless
+/// `PAYSANDBOX_SKIP_INTEROP=1` is set.
+pub fn run_interop(script: &str, base_url: &str, module: &str) {
+    let python = std::env::var("PAYSANDBOX_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_module = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_module {
+        if std::env::var("PAYSANDBOX_SKIP_INTEROP").as_deref() == Ok("1") {
+            eprintln!("skipping {script}: python module {module} not installed");
+            return;
+        }
+        panic!(
+            "{script} needs the Python module `{module}`: run `python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt` and set PAYSANDBOX_PYTHON=.venv/bin/python (or PAYSANDBOX_SKIP_INTEROP=1)"
+        );
+    }
+    let path = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(&python)
+        .arg(&path)
+        .arg(base_url)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
