@@ -147,6 +147,24 @@ pub trait Provider: Send + Sync {
 
     /// Forgets one tenant's state, or everyone's.
     fn reset(&self, _tenant: Option<&str>) {}
+
+    /// Every tenant key that has state.
+    fn tenants(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// One tenant's whole state as JSON (never a full card number). Lossless: importing it
+    /// back restores the same state. Used by `GET /__sandbox/state` and snapshots.
+    fn export(&self, _tenant: &str) -> Option<Value> {
+        None
+    }
+
+    /// Merges state into a tenant, in the shape `export` produces; every field of an entity
+    /// may be omitted except its id, so scenario files and `POST /__sandbox/state` can seed
+    /// briefly. Refuses what it cannot read, naming the field.
+    fn import(&self, _tenant: &str, _state: &Value) -> Result<(), String> {
+        Err(format!("{} cannot import state", self.name()))
+    }
 }
 
 /// A request to a provider's sandbox-only endpoint.
