@@ -67,7 +67,7 @@ impl Ids {
         }
     }
 
-    fn from_alphabet(&self, alphabet: &[u8], len: usize) -> String {
+    fn pick_from(&self, alphabet: &[u8], len: usize) -> String {
         let mut rng = self.rng.lock();
         (0..len)
             .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
@@ -76,23 +76,23 @@ impl Ids {
 
     /// Upper-case letters and digits (Square ids).
     pub fn upper_alnum(&self, len: usize) -> String {
-        self.from_alphabet(ALNUM_UPPER, len)
+        self.pick_from(ALNUM_UPPER, len)
     }
 
     /// Mixed-case letters and digits (Mercado Pago customer id suffixes).
     pub fn alnum(&self, len: usize) -> String {
-        self.from_alphabet(ALNUM, len)
+        self.pick_from(ALNUM, len)
     }
 
     /// Lower-case hex (card tokens, Eximpe tokens).
     pub fn hex(&self, len: usize) -> String {
-        self.from_alphabet(HEX, len)
+        self.pick_from(HEX, len)
     }
 
     /// Decimal digits, never starting with 0 (Mercado Pago card ids).
     pub fn digits(&self, len: usize) -> String {
-        let mut s = self.from_alphabet(&DIGITS[1..], 1);
-        s.push_str(&self.from_alphabet(DIGITS, len.saturating_sub(1)));
+        let mut s = self.pick_from(&DIGITS[1..], 1);
+        s.push_str(&self.pick_from(DIGITS, len.saturating_sub(1)));
         s
     }
 

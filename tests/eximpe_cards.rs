@@ -67,7 +67,7 @@ fn luhn(number: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn validation(errors: &[(&str, &str)]) -> Value {

@@ -197,6 +197,8 @@ pub fn build(env: Arc<Env>) -> Vec<Arc<dyn Provider>> {
 }
 
 /// Bearer token from an `Authorization` header: `Ok(None)` when absent, `Err` when malformed.
+// Callers only need "malformed", each provider words that in its own envelope.
+#[allow(clippy::result_unit_err)]
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
     let Some(value) = headers.get(hyper::header::AUTHORIZATION) else {
         return Ok(None);

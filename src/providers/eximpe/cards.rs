@@ -156,7 +156,7 @@ pub fn luhn_valid(card_number: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The digit that makes `partial` followed by it Luhn-valid.

@@ -196,3 +196,42 @@ impl Provider for Eximpe {
         self.state.with(tenant, |t| t.import(state, &self.env))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tenant_keys_cannot_be_forged_with_the_separator() {
+        assert_ne!(tenant_key("a/b", ""), tenant_key("a", "b/"));
+        assert_eq!(tenant_key("client", "m1"), "client/m1");
+    }
+
+    #[test]
+    fn state_round_trips_through_export_and_import() {
+        let p = Eximpe::new(Arc::new(Env::new(Some(3))));
+        let key = tenant_key("client", "");
+        p.import(
+            &key,
+            &json!({"cards": [{"card_token": "c8a28bca2021ead49124", "identifier": "USER_1",
+                               "card_number": "378282246310005", "card_type": "credit_card"}]}),
+        )
+        .unwrap();
+        assert_eq!(p.tenants(), vec![key.clone()]);
+        let dump = p.export(&key).unwrap();
+        assert_eq!(dump["cards"][0]["network"], "AMEX");
+        assert_eq!(dump["cards"][0]["card_type"], "CREDIT");
+        assert_eq!(dump["cards"][0]["first_six"], "378282");
+        assert!(!dump.to_string().contains("378282246310005"));
+
+        let other = Eximpe::new(Arc::new(Env::new(Some(4))));
+        other.import(&key, &dump).unwrap();
+        assert_eq!(other.export(&key), Some(dump));
+
+        p.reset(Some(&key));
+        assert!(p.tenants().is_empty());
+        assert_eq!(p.export(&key), None);
+        assert!(p.import(&key, &json!({"customers": []})).is_err());
+    }
+}
