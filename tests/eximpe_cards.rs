@@ -666,3 +666,37 @@ async fn clients_and_sub_merchants_never_see_each_others_cards() {
     assert_eq!(theirs.body["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(theirs.body["data"][0]["card_token"], json!(token));
 }
+
+#[tokio::test]
+async fn parallel_saves_of_one_card_keep_exactly_one() {
+    let sb = std::sync::Arc::new(common::start().await);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let sb = sb.clone();
+        tasks.push(tokio::spawn(async move {
+            sb.send(
+                Method::POST,
+                "/pg/tokens/",
+                &headers("client-race", V1),
+                Some(card("racer", "4062288312345026", "visa", "debit_card")),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409, 409, 409, 409, 409, 409, 409]);
+    let list = sb
+        .send(
+            Method::GET,
+            "/pg/tokens/?identifier=racer",
+            &headers("client-race", V1),
+            None,
+        )
+        .await;
+    assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1));
+}
