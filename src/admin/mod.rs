@@ -204,7 +204,7 @@ fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply
 /// Eximpe tenants are `<client id>/<merchant id>`; a bare client id means no merchant.
 fn tenant_key(provider: &str, tenant: &str) -> String {
     if provider == crate::providers::eximpe::NAME && !tenant.contains('/') {
-        format!("{tenant}/")
+        crate::providers::eximpe::tenant_key(tenant, "")
     } else {
         tenant.to_string()
     }
