@@ -149,6 +149,7 @@ impl App {
         response
     }
 
+    /// An admin request on the main port: refused when the admin API has its own port.
     async fn serve_admin(
         &self,
         parts: &hyper::http::request::Parts,
@@ -161,24 +162,7 @@ impl App {
                 "the admin API is served on its own port (--admin-port)",
             ));
         }
-        if !admin::allowed(self, peer, &parts.headers) {
-            return render(providers::admin_error(
-                403,
-                "the admin API only answers loopback clients unless --admin-token is set and sent",
-            ));
-        }
-        let bytes = match Limited::new(body, self.config.body_limit).collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(_) => return render(providers::admin_error(413, "the request body is too large")),
-        };
-        render(admin::serve(
-            self,
-            &parts.method,
-            parts.uri.path(),
-            parts.uri.query(),
-            &parts.headers,
-            &bytes,
-        ))
+        render(self.admin_request(parts, body, peer).await)
     }
 
     /// Serves only the admin API (the `--admin-port` listener).
@@ -194,24 +178,32 @@ impl App {
                 "this port serves only the admin API under /__sandbox/",
             ));
         }
+        render(self.admin_request(&parts, body, peer).await)
+    }
+
+    async fn admin_request(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: Incoming,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Reply {
         if !admin::allowed(self, peer, &parts.headers) {
-            return render(providers::admin_error(
+            return providers::admin_error(
                 403,
                 "the admin API only answers loopback clients unless --admin-token is set and sent",
-            ));
+            );
         }
-        let bytes = match Limited::new(body, self.config.body_limit).collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(_) => return render(providers::admin_error(413, "the request body is too large")),
-        };
-        render(admin::serve(
-            self,
-            &parts.method,
-            parts.uri.path(),
-            parts.uri.query(),
-            &parts.headers,
-            &bytes,
-        ))
+        match Limited::new(body, self.config.body_limit).collect().await {
+            Ok(c) => admin::serve(
+                self,
+                &parts.method,
+                parts.uri.path(),
+                parts.uri.query(),
+                &parts.headers,
+                &c.to_bytes(),
+            ),
+            Err(_) => providers::admin_error(413, "the request body is too large"),
+        }
     }
 
     async fn pipeline(
