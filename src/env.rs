@@ -67,6 +67,8 @@ impl Ids {
         }
     }
 
+    // Not a conversion: the name reads "a string drawn from this alphabet".
+    #[allow(clippy::wrong_self_convention)]
     fn from_alphabet(&self, alphabet: &[u8], len: usize) -> String {
         let mut rng = self.rng.lock();
         (0..len)

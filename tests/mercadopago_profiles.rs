@@ -23,7 +23,13 @@ async fn profile(sb: &common::TestSandbox, email: &str) -> (String, String) {
     (cid, str_of(&p.body["id"]))
 }
 
-async fn add(sb: &common::TestSandbox, cid: &str, pid: &str, key: Option<&str>, body: Value) -> common::Answer {
+async fn add(
+    sb: &common::TestSandbox,
+    cid: &str,
+    pid: &str,
+    key: Option<&str>,
+    body: Value,
+) -> common::Answer {
     let auth = bearer(ALICE);
     let mut headers = vec![("Authorization", auth.as_str())];
     if let Some(k) = key {
@@ -40,7 +46,10 @@ async fn add(sb: &common::TestSandbox, cid: &str, pid: &str, key: Option<&str>, 
 
 fn uuid_like(v: &Value) -> String {
     let s = str_of(v);
-    assert!(s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4, "{s}");
+    assert!(
+        s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4,
+        "{s}"
+    );
     s
 }
 
@@ -69,7 +78,14 @@ async fn a_profile_is_created_read_given_a_card_and_cancelled() {
     assert_eq!(created.body, expected);
 
     let token = card_token(&sb, ALICE, VISA_MLB, "APRO").await;
-    let added = add(&sb, &cid, &pid, Some("add-1"), json!({"id": "visa", "type": "credit_card", "token": token})).await;
+    let added = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("add-1"),
+        json!({"id": "visa", "type": "credit_card", "token": token}),
+    )
+    .await;
     assert_eq!(added.status, 201);
     let card_id = added.body["card_id"].as_i64().expect("card_id is a number");
     let method = json!({
@@ -79,26 +95,65 @@ async fn a_profile_is_created_read_given_a_card_and_cancelled() {
     });
     assert_eq!(added.body, method);
     // The card was saved on the customer.
-    let cards = call(&sb, Method::GET, &format!("/v1/customers/{cid}/cards"), ALICE, None).await;
+    let cards = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{cid}/cards"),
+        ALICE,
+        None,
+    )
+    .await;
     assert_eq!(cards.body[0]["id"], json!(card_id.to_string()));
 
-    let got = call(&sb, Method::GET, &format!("/v1/customers/{cid}/payment-profiles/{pid}"), ALICE, None).await;
+    let got = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{cid}/payment-profiles/{pid}"),
+        ALICE,
+        None,
+    )
+    .await;
     expected["status"] = json!("READY");
     expected["payment_methods"] = json!([method]);
     expected["last_updated_date"] = got.body["last_updated_date"].clone();
     assert_eq!((got.status, got.body), (200, expected.clone()));
 
-    let cancel = call(&sb, Method::PUT, &format!("/v1/customers/{cid}/payment-profiles/{pid}"), ALICE, Some(json!({"status": "CANCELLED"}))).await;
+    let cancel = call(
+        &sb,
+        Method::PUT,
+        &format!("/v1/customers/{cid}/payment-profiles/{pid}"),
+        ALICE,
+        Some(json!({"status": "CANCELLED"})),
+    )
+    .await;
     expected["status"] = json!("CANCELLED");
     expected["last_updated_date"] = cancel.body["last_updated_date"].clone();
     assert_eq!((cancel.status, cancel.body), (200, expected));
 
     // A cancelled profile takes no more methods and no more changes.
     let other = card_token(&sb, ALICE, MASTER_MLB, "APRO").await;
-    let refused = add(&sb, &cid, &pid, Some("add-2"), json!({"id": "master", "type": "credit_card", "token": other})).await;
-    let not_allowed = profile_error(400, "profile_modification_not_allowed", "It's not allowed to change a profile with canceled status.");
+    let refused = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("add-2"),
+        json!({"id": "master", "type": "credit_card", "token": other}),
+    )
+    .await;
+    let not_allowed = profile_error(
+        400,
+        "profile_modification_not_allowed",
+        "It's not allowed to change a profile with canceled status.",
+    );
     assert_eq!((refused.status, refused.body), (400, not_allowed.clone()));
-    let upd = call(&sb, Method::PUT, &format!("/v1/customers/{cid}/payment-profiles/{pid}"), ALICE, Some(json!({"description": "x"}))).await;
+    let upd = call(
+        &sb,
+        Method::PUT,
+        &format!("/v1/customers/{cid}/payment-profiles/{pid}"),
+        ALICE,
+        Some(json!({"description": "x"})),
+    )
+    .await;
     assert_eq!((upd.status, upd.body), (400, not_allowed));
 }
 
@@ -107,10 +162,24 @@ async fn adding_a_method_needs_an_idempotency_key() {
     let sb = common::start().await;
     let (cid, pid) = profile(&sb, "key@example.com").await;
     let token = card_token(&sb, ALICE, VISA_MLB, "APRO").await;
-    let a = add(&sb, &cid, &pid, None, json!({"id": "visa", "type": "credit_card", "token": token})).await;
+    let a = add(
+        &sb,
+        &cid,
+        &pid,
+        None,
+        json!({"id": "visa", "type": "credit_card", "token": token}),
+    )
+    .await;
     assert_eq!(
         (a.status, a.body),
-        (401, profile_error(401, "header_missing", "Request failed because a required header is missing. Make sure that all necessary authentication headers are being sent."))
+        (
+            401,
+            profile_error(
+                401,
+                "header_missing",
+                "Request failed because a required header is missing. Make sure that all necessary authentication headers are being sent."
+            )
+        )
     );
 }
 
@@ -120,18 +189,52 @@ async fn a_profile_holds_at_most_two_methods() {
     let (cid, pid) = profile(&sb, "two@example.com").await;
     for (n, key) in [(1u32, "k1"), (2, "k2")] {
         let t = card_token(&sb, ALICE, &visa_number(n), "APRO").await;
-        let a = add(&sb, &cid, &pid, Some(key), json!({"id": "visa", "type": "credit_card", "token": t})).await;
+        let a = add(
+            &sb,
+            &cid,
+            &pid,
+            Some(key),
+            json!({"id": "visa", "type": "credit_card", "token": t}),
+        )
+        .await;
         assert_eq!(a.status, 201, "{:#}", a.body);
     }
     let t = card_token(&sb, ALICE, &visa_number(3), "APRO").await;
-    let third = add(&sb, &cid, &pid, Some("k3"), json!({"id": "visa", "type": "credit_card", "token": t})).await;
+    let third = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("k3"),
+        json!({"id": "visa", "type": "credit_card", "token": t}),
+    )
+    .await;
     assert_eq!(
         (third.status, third.body),
-        (400, profile_error(400, "more_than_two_payment_methods_not_allowed", "A payment profile can contain a maximum of two payment methods."))
+        (
+            400,
+            profile_error(
+                400,
+                "more_than_two_payment_methods_not_allowed",
+                "A payment profile can contain a maximum of two payment methods."
+            )
+        )
     );
     // The second method became the default only if asked: the first stays default.
-    let got = call(&sb, Method::GET, &format!("/v1/customers/{cid}/payment-profiles/{pid}"), ALICE, None).await;
-    let defaults: Vec<Value> = got.body["payment_methods"].as_array().cloned().unwrap_or_default().iter().map(|m| m["default_method"].clone()).collect();
+    let got = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{cid}/payment-profiles/{pid}"),
+        ALICE,
+        None,
+    )
+    .await;
+    let defaults: Vec<Value> = got.body["payment_methods"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| m["default_method"].clone())
+        .collect();
     assert_eq!(defaults, vec![json!(true), json!(false)]);
 }
 
@@ -140,14 +243,39 @@ async fn the_same_card_cannot_be_added_twice() {
     let sb = common::start().await;
     let (cid, pid) = profile(&sb, "dup@example.com").await;
     let t = card_token(&sb, ALICE, VISA_MLB, "APRO").await;
-    let first = add(&sb, &cid, &pid, Some("d1"), json!({"id": "visa", "type": "credit_card", "token": t})).await;
+    let first = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("d1"),
+        json!({"id": "visa", "type": "credit_card", "token": t}),
+    )
+    .await;
     assert_eq!(first.status, 201);
     // By saved card id, and by a fresh token for the same card number.
-    let by_id = add(&sb, &cid, &pid, Some("d2"), json!({"id": "visa", "type": "credit_card", "card_id": first.body["card_id"]})).await;
-    let duplicate = profile_error(400, "duplicate_payment_method_not_allowed", "It is not allowed to add a payment method that already exists in the payment profile.");
+    let by_id = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("d2"),
+        json!({"id": "visa", "type": "credit_card", "card_id": first.body["card_id"]}),
+    )
+    .await;
+    let duplicate = profile_error(
+        400,
+        "duplicate_payment_method_not_allowed",
+        "It is not allowed to add a payment method that already exists in the payment profile.",
+    );
     assert_eq!((by_id.status, by_id.body), (400, duplicate.clone()));
     let t2 = card_token(&sb, ALICE, VISA_MLB, "APRO").await;
-    let by_token = add(&sb, &cid, &pid, Some("d3"), json!({"id": "visa", "type": "credit_card", "token": t2})).await;
+    let by_token = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("d3"),
+        json!({"id": "visa", "type": "credit_card", "token": t2}),
+    )
+    .await;
     assert_eq!((by_token.status, by_token.body), (400, duplicate));
 }
 
@@ -157,20 +285,59 @@ async fn a_profile_of_another_customer_is_a_mismatch_and_unknown_profiles_are_no
     let (_cid, pid) = profile(&sb, "owner@example.com").await;
     let other = str_of(&create_customer(&sb, ALICE, "other@example.com").await["id"]);
     let t = card_token(&sb, ALICE, VISA_MLB, "APRO").await;
-    let a = add(&sb, &other, &pid, Some("m1"), json!({"id": "visa", "type": "credit_card", "token": t})).await;
+    let a = add(
+        &sb,
+        &other,
+        &pid,
+        Some("m1"),
+        json!({"id": "visa", "type": "credit_card", "token": t}),
+    )
+    .await;
     assert_eq!(
         (a.status, a.body),
-        (400, profile_error(400, "customer_id_mismatch", "The customer_id sent does not match the payment profile."))
+        (
+            400,
+            profile_error(
+                400,
+                "customer_id_mismatch",
+                "The customer_id sent does not match the payment profile."
+            )
+        )
     );
-    let g = call(&sb, Method::GET, &format!("/v1/customers/{other}/payment-profiles/{pid}"), ALICE, None).await;
+    let g = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{other}/payment-profiles/{pid}"),
+        ALICE,
+        None,
+    )
+    .await;
     assert_eq!(g.status, 400);
     assert_eq!(g.body["error"], "customer_id_mismatch");
 
-    let missing = add(&sb, &other, "0123456789abcdef0123456789abcdef", Some("m2"), json!({"id": "visa", "type": "credit_card", "token": t})).await;
-    let not_found = profile_error(404, "resource_not_found", "Request failed because the payment profile was not found. Verify that the payment profile ID, customer ID and caller ID are correct.");
+    let missing = add(
+        &sb,
+        &other,
+        "0123456789abcdef0123456789abcdef",
+        Some("m2"),
+        json!({"id": "visa", "type": "credit_card", "token": t}),
+    )
+    .await;
+    let not_found = profile_error(
+        404,
+        "resource_not_found",
+        "Request failed because the payment profile was not found. Verify that the payment profile ID, customer ID and caller ID are correct.",
+    );
     assert_eq!((missing.status, missing.body), (404, not_found.clone()));
     // Another account does not see the profile at all.
-    let bob = call(&sb, Method::GET, &format!("/v1/customers/{other}/payment-profiles/{pid}"), BOB, None).await;
+    let bob = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{other}/payment-profiles/{pid}"),
+        BOB,
+        None,
+    )
+    .await;
     assert_eq!((bob.status, bob.body), (404, not_found));
 }
 
@@ -178,10 +345,20 @@ async fn a_profile_of_another_customer_is_a_mismatch_and_unknown_profiles_are_no
 async fn tokens_must_be_32_or_33_characters() {
     let sb = common::start().await;
     let (cid, pid) = profile(&sb, "len@example.com").await;
-    let a = add(&sb, &cid, &pid, Some("l1"), json!({"id": "visa", "type": "credit_card", "token": "12345"})).await;
+    let a = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("l1"),
+        json!({"id": "visa", "type": "credit_card", "token": "12345"}),
+    )
+    .await;
     assert_eq!(a.status, 400);
     assert_eq!(a.body["error"], "validation_error");
-    assert_eq!(a.body["message"], "The request failed due to a validation error for the sent fields.");
+    assert_eq!(
+        a.body["message"],
+        "The request failed due to a validation error for the sent fields."
+    );
     assert_eq!(a.body["cause"].as_array().map(Vec::len), Some(1));
     assert_eq!(a.body["cause"][0]["code"], "validation_error");
 }
@@ -191,16 +368,44 @@ async fn the_card_is_validated_by_its_test_cardholder_name() {
     let sb = common::start().await;
     let (cid, pid) = profile(&sb, "declined@example.com").await;
     let t = card_token(&sb, ALICE, VISA_MLB, "FUND").await;
-    let a = add(&sb, &cid, &pid, Some("v1"), json!({"id": "visa", "type": "credit_card", "token": t})).await;
+    let a = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("v1"),
+        json!({"id": "visa", "type": "credit_card", "token": t}),
+    )
+    .await;
     assert_eq!(
         (a.status, a.body),
-        (402, profile_error(402, "payment_method_not_approved", "The payment for the payment method verification was not approved."))
+        (
+            402,
+            profile_error(
+                402,
+                "payment_method_not_approved",
+                "The payment for the payment method verification was not approved."
+            )
+        )
     );
     let pending = card_token(&sb, ALICE, MASTER_MLB, "CONT").await;
-    let p = add(&sb, &cid, &pid, Some("v2"), json!({"id": "master", "type": "credit_card", "token": pending})).await;
+    let p = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("v2"),
+        json!({"id": "master", "type": "credit_card", "token": pending}),
+    )
+    .await;
     assert_eq!(p.status, 201);
     assert_eq!(p.body["status"], "PENDING");
-    let got = call(&sb, Method::GET, &format!("/v1/customers/{cid}/payment-profiles/{pid}"), ALICE, None).await;
+    let got = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{cid}/payment-profiles/{pid}"),
+        ALICE,
+        None,
+    )
+    .await;
     assert_eq!(got.body["status"], "PENDING");
 }
 
@@ -212,11 +417,31 @@ async fn adding_a_method_is_idempotent() {
     let body = json!({"id": "visa", "type": "credit_card", "token": t});
     let first = add(&sb, &cid, &pid, Some("same"), body.clone()).await;
     let replay = add(&sb, &cid, &pid, Some("same"), body).await;
-    assert_eq!((first.status, replay.status, replay.body), (201, 201, first.body));
-    let got = call(&sb, Method::GET, &format!("/v1/customers/{cid}/payment-profiles/{pid}"), ALICE, None).await;
-    assert_eq!(got.body["payment_methods"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (first.status, replay.status, replay.body),
+        (201, 201, first.body)
+    );
+    let got = call(
+        &sb,
+        Method::GET,
+        &format!("/v1/customers/{cid}/payment-profiles/{pid}"),
+        ALICE,
+        None,
+    )
+    .await;
+    assert_eq!(
+        got.body["payment_methods"].as_array().map(Vec::len),
+        Some(1)
+    );
     let t2 = card_token(&sb, ALICE, MASTER_MLB, "APRO").await;
-    let conflict = add(&sb, &cid, &pid, Some("same"), json!({"id": "master", "type": "credit_card", "token": t2})).await;
+    let conflict = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("same"),
+        json!({"id": "master", "type": "credit_card", "token": t2}),
+    )
+    .await;
     assert_eq!(conflict.status, 409);
     assert_eq!(conflict.body["error"], "conflict");
 }
@@ -232,21 +457,63 @@ async fn profiles_created_with_methods_follow_the_creation_rules() {
         card_token(&sb, ALICE, &visa_number(3), "APRO").await,
     ];
     let m = |t: &str| json!({"id": "visa", "type": "credit_card", "token": t});
-    let three = call(&sb, Method::POST, &path, ALICE, Some(json!({"payment_methods": [m(&tokens[0]), m(&tokens[1]), m(&tokens[2])]}))).await;
+    let three = call(
+        &sb,
+        Method::POST,
+        &path,
+        ALICE,
+        Some(json!({"payment_methods": [m(&tokens[0]), m(&tokens[1]), m(&tokens[2])]})),
+    )
+    .await;
     assert_eq!(
         (three.status, three.body),
-        (400, profile_error(400, "more_than_two_payment_methods_not_allowed", "A payment profile can contain a maximum of two payment methods."))
+        (
+            400,
+            profile_error(
+                400,
+                "more_than_two_payment_methods_not_allowed",
+                "A payment profile can contain a maximum of two payment methods."
+            )
+        )
     );
-    let two_tokens = call(&sb, Method::POST, &path, ALICE, Some(json!({"payment_methods": [m(&tokens[0]), m(&tokens[1])]}))).await;
+    let two_tokens = call(
+        &sb,
+        Method::POST,
+        &path,
+        ALICE,
+        Some(json!({"payment_methods": [m(&tokens[0]), m(&tokens[1])]})),
+    )
+    .await;
     assert_eq!(
         (two_tokens.status, two_tokens.body),
-        (400, profile_error(400, "two_cards_with_token_not_allowed", "It is not allowed to create a payment profile with two cards containing card_token as payment methods."))
+        (
+            400,
+            profile_error(
+                400,
+                "two_cards_with_token_not_allowed",
+                "It is not allowed to create a payment profile with two cards containing card_token as payment methods."
+            )
+        )
     );
-    let one = call(&sb, Method::POST, &path, ALICE, Some(json!({"payment_methods": [m(&tokens[0])]}))).await;
+    let one = call(
+        &sb,
+        Method::POST,
+        &path,
+        ALICE,
+        Some(json!({"payment_methods": [m(&tokens[0])]})),
+    )
+    .await;
     assert_eq!(one.status, 201);
     assert_eq!(one.body["status"], "READY");
     assert_eq!(one.body["payment_methods"][0]["default_method"], true);
-    let unknown = call(&sb, Method::POST, "/v1/customers/448870796-NOBODY/payment-profiles", ALICE, Some(json!({}))).await;
+    let unknown = call(
+        &sb,
+        Method::POST,
+        "/v1/customers/448870796-NOBODY/payment-profiles",
+        ALICE,
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body["error"], "resource_not_found");
 }

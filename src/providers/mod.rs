@@ -197,6 +197,8 @@ pub fn build(env: Arc<Env>) -> Vec<Arc<dyn Provider>> {
 }
 
 /// Bearer token from an `Authorization` header: `Ok(None)` when absent, `Err` when malformed.
+// The error carries nothing a caller could act on beyond "malformed".
+#[allow(clippy::result_unit_err)]
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
     let Some(value) = headers.get(hyper::header::AUTHORIZATION) else {
         return Ok(None);

@@ -76,13 +76,24 @@ pub fn profile_error(status: u16, error: &str, message: &str) -> Value {
 }
 
 pub async fn create_customer(sb: &TestSandbox, token: &str, email: &str) -> Value {
-    let a = call(sb, Method::POST, "/v1/customers", token, Some(json!({"email": email}))).await;
+    let a = call(
+        sb,
+        Method::POST,
+        "/v1/customers",
+        token,
+        Some(json!({"email": email})),
+    )
+    .await;
     assert_eq!(a.status, 201, "{:#}", a.body);
     a.body
 }
 
 pub fn card_data(number: &str, holder: &str) -> Value {
-    let code = if number.starts_with("37") { "1234" } else { "123" };
+    let code = if number.starts_with("37") {
+        "1234"
+    } else {
+        "123"
+    };
     json!({
         "card_number": number,
         "expiration_month": 11,
@@ -94,7 +105,14 @@ pub fn card_data(number: &str, holder: &str) -> Value {
 
 /// Creates a card token with the access token and returns its id.
 pub async fn card_token(sb: &TestSandbox, token: &str, number: &str, holder: &str) -> String {
-    let a = call(sb, Method::POST, "/v1/card_tokens", token, Some(card_data(number, holder))).await;
+    let a = call(
+        sb,
+        Method::POST,
+        "/v1/card_tokens",
+        token,
+        Some(card_data(number, holder)),
+    )
+    .await;
     assert_eq!(a.status, 201, "{:#}", a.body);
     str_of(&a.body["id"])
 }

@@ -114,7 +114,7 @@ pub fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 pub fn thumbnail(id: &str) -> String {
@@ -160,11 +160,29 @@ mod tests {
     #[test]
     fn other_numbers_fall_back_to_their_network() {
         let brands = Brands::load();
-        assert_eq!(brands.by_bin("4111111111111111").map(|m| m.id.as_str()), Some("visa"));
-        assert_eq!(brands.by_bin("5555555555554444").map(|m| m.id.as_str()), Some("master"));
-        assert_eq!(brands.by_bin("6362970000457013").map(|m| m.id.as_str()), Some("elo"));
-        assert_eq!(brands.by_bin("9999999999999995").map(|m| m.id.as_str()), None);
+        assert_eq!(
+            brands.by_bin("4111111111111111").map(|m| m.id.as_str()),
+            Some("visa")
+        );
+        assert_eq!(
+            brands.by_bin("5555555555554444").map(|m| m.id.as_str()),
+            Some("master")
+        );
+        assert_eq!(
+            brands.by_bin("6362970000457013").map(|m| m.id.as_str()),
+            Some("elo")
+        );
+        assert_eq!(
+            brands.by_bin("9999999999999995").map(|m| m.id.as_str()),
+            None
+        );
         let amex = brands.method("amex").expect("amex");
-        assert_eq!(amex.security_code, SecurityCode { length: 4, card_location: "front".into() });
+        assert_eq!(
+            amex.security_code,
+            SecurityCode {
+                length: 4,
+                card_location: "front".into()
+            }
+        );
     }
 }

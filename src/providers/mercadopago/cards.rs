@@ -8,6 +8,13 @@ use crate::providers::Call;
 use crate::reply::Reply;
 use serde_json::Value;
 
+/// A token to save, with the caller's optional brand and issuer.
+pub struct TokenUse<'a> {
+    pub token_id: &'a str,
+    pub payment_method_id: Option<&'a str>,
+    pub issuer: Option<&'a Value>,
+}
+
 /// What saving a token produced.
 pub enum Saved {
     Created(Card),
@@ -73,10 +80,13 @@ impl MercadoPago {
         tenant: &str,
         acct: &mut Account,
         customer_id: &str,
-        token_id: &str,
-        payment_method_id: Option<&str>,
-        issuer: Option<&Value>,
+        wanted: TokenUse,
     ) -> Result<Saved, Reply> {
+        let TokenUse {
+            token_id,
+            payment_method_id,
+            issuer,
+        } = wanted;
         let now = call.env.clock.now_ms();
         if acct.customer(customer_id).is_none() {
             return Err(self.error("customer_not_found"));
@@ -133,9 +143,11 @@ impl MercadoPago {
             tenant,
             acct,
             customer_id,
-            token,
-            payment_method_id,
-            issuer,
+            TokenUse {
+                token_id: token,
+                payment_method_id,
+                issuer,
+            },
         ) {
             Ok(saved) => Reply::json(201, saved.card().render(tenant)),
             Err(reply) => reply,

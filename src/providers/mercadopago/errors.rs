@@ -208,7 +208,9 @@ pub fn render_invalid(catalogue: &Catalogue, operation: &str, errors: &[FieldErr
     }
     let cause: Vec<Value> = codes
         .iter()
-        .map(|c| json!({ "code": catalogue.cause_code(c), "description": catalogue.description(c) }))
+        .map(
+            |c| json!({ "code": catalogue.cause_code(c), "description": catalogue.description(c) }),
+        )
         .collect();
     let message = catalogue.description(codes[0]);
     Reply::json(

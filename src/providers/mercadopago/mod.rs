@@ -81,7 +81,12 @@ impl MercadoPago {
             };
             let now = call.env.clock.now_ms();
             let body = call.body.map(Value::to_string).unwrap_or_default();
-            let query: Vec<String> = call.query.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let query: Vec<String> = call
+                .query
+                .0
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             let print = fingerprint(&[
                 &call.op.id,
                 call.path.trim_end_matches('/'),
@@ -194,7 +199,9 @@ impl Provider for MercadoPago {
         let t = tenant.key.as_str();
         let a = &self.accounts;
         Some(match call.op.id.as_str() {
-            "createCustomer" => self.idempotent(call, t, |acct| self.create_customer(call, t, acct)),
+            "createCustomer" => {
+                self.idempotent(call, t, |acct| self.create_customer(call, t, acct))
+            }
             "searchCustomers" => a.with(t, |acct| self.search_customers(call, t, acct)),
             "getCustomer" => a.with(t, |acct| self.get_customer(call, t, acct)),
             "updateCustomer" => a.with(t, |acct| self.update_customer(call, t, acct)),
@@ -314,18 +321,112 @@ mod tests {
     }
 
     #[test]
+    fn a_brief_seed_imports_and_exports_back_losslessly() {
+        let mp = MercadoPago::new(Arc::new(Env::new(Some(1))));
+        let tenant = "TEST-1-2-3-448870796";
+        mp.import(
+            tenant,
+            &serde_json::json!({"customers": [{"id": "cust-1", "email": "test_payer_1@testuser.com"}]}),
+        )
+        .expect("a partial seed imports");
+        assert_eq!(mp.tenants(), vec![tenant.to_string()]);
+        let exported = mp.export(tenant).expect("state");
+        assert_eq!(exported["customers"][0]["id"], "cust-1");
+        assert_eq!(
+            exported["customers"][0]["email"],
+            "test_payer_1@testuser.com"
+        );
+        assert!(
+            !exported["customers"][0]["date_created"]
+                .as_str()
+                .unwrap_or_default()
+                .is_empty()
+        );
+
+        // Export → import into a fresh sandbox → export gives the same state.
+        let other = MercadoPago::new(Arc::new(Env::new(Some(2))));
+        let mut full = exported.clone();
+        full["customers"][0]["cards"] = serde_json::json!([{"id": "1562188766852", "first_six_digits": "423564", "last_four_digits": "5682"}]);
+        full["card_tokens"] = serde_json::json!([{"id": "9b2d63e00d66a8c721607214ceda233a", "first_six_digits": "503143", "last_four_digits": "6351"}]);
+        full["payment_profiles"] = serde_json::json!([{"id": "7036b192b541454fa9b9990660dfa1b5", "customer_id": "cust-1"}]);
+        other.import(tenant, &full).expect("imports");
+        let once = other.export(tenant).expect("state");
+        assert_eq!(
+            once["customers"][0]["cards"][0]["payment_method"]["id"],
+            "visa"
+        );
+        assert_eq!(once["card_tokens"][0]["status"], "active");
+        let third = MercadoPago::new(Arc::new(Env::new(Some(3))));
+        third.import(tenant, &once).expect("re-imports");
+        assert_eq!(third.export(tenant), Some(once));
+
+        // What cannot be read is refused, naming the field.
+        let err = mp
+            .import(
+                tenant,
+                &serde_json::json!({"customers": [{"email": "x@example.com"}]}),
+            )
+            .unwrap_err();
+        assert!(err.contains("customers[0].id"), "{err}");
+        let err = mp
+            .import(
+                tenant,
+                &serde_json::json!({"customers": [{"id": "c", "cards": "many"}]}),
+            )
+            .unwrap_err();
+        assert!(err.contains("cards"), "{err}");
+
+        mp.reset(Some(tenant));
+        assert!(mp.tenants().is_empty());
+        assert_eq!(mp.export(tenant), None);
+    }
+
+    #[test]
     fn every_code_the_handlers_send_is_in_the_catalogue() {
         let mp = MercadoPago::new(Arc::new(Env::new(Some(1))));
         for code in [
-            "101", "106", "115", "119", "120", "122", "124", "126", "127", "128", "129",
-            "140", "150", "201", "202", "203", "206", "207", "208", "209", "224", "325",
-            "326", "3003", "E203", "E301", "token_205", "token_208",
-            "card_token_expired", "customer_not_found", "card_token_not_found",
-            "idempotency_key_conflict", "resource_not_found", "customer_id_mismatch",
-            "profile_modification_not_allowed", "more_than_two_payment_methods_not_allowed",
-            "two_cards_with_token_not_allowed", "duplicate_payment_method_not_allowed",
-            "payment_method_id_cannot_be_blank", "payment_methods_required",
-            "payment_methods_cannot_be_null", "payment_method_not_approved",
+            "101",
+            "106",
+            "115",
+            "119",
+            "120",
+            "122",
+            "124",
+            "126",
+            "127",
+            "128",
+            "129",
+            "140",
+            "150",
+            "201",
+            "202",
+            "203",
+            "206",
+            "207",
+            "208",
+            "209",
+            "224",
+            "325",
+            "326",
+            "3003",
+            "E203",
+            "E301",
+            "token_205",
+            "token_208",
+            "card_token_expired",
+            "customer_not_found",
+            "card_token_not_found",
+            "idempotency_key_conflict",
+            "resource_not_found",
+            "customer_id_mismatch",
+            "profile_modification_not_allowed",
+            "more_than_two_payment_methods_not_allowed",
+            "two_cards_with_token_not_allowed",
+            "duplicate_payment_method_not_allowed",
+            "payment_method_id_cannot_be_blank",
+            "payment_methods_required",
+            "payment_methods_cannot_be_null",
+            "payment_method_not_approved",
             "validation_error",
         ] {
             assert!(mp.catalogue_error(code).is_some(), "missing {code}");

@@ -5,6 +5,7 @@
 //! Pago): the cardholder-name test values decide it (see `testvalues`).
 
 use super::MercadoPago;
+use super::cards::TokenUse;
 use super::state::{Account, PaymentProfile, ProfileMethod};
 use super::testvalues::{self, Validation};
 use super::timefmt;
@@ -45,8 +46,7 @@ impl MercadoPago {
         let customer = acct
             .customer(customer_id)
             .ok_or_else(|| self.error("resource_not_found"))?;
-        let (card_id, token, fingerprint, holder) = match (req.get("card_id"), text(req, "token"))
-        {
+        let (card_id, token, fingerprint, holder) = match (req.get("card_id"), text(req, "token")) {
             (Some(v), _) if !v.is_null() => {
                 let wanted = v.as_i64().map(|n| n.to_string()).unwrap_or_default();
                 let card = customer
@@ -65,7 +65,12 @@ impl MercadoPago {
                 let tokens = self.tokens.lock();
                 let token =
                     self.usable_token(&tokens, tenant, &token_id, call.env.clock.now_ms())?;
-                (None, Some(token_id), token.fingerprint, token.cardholder.name)
+                (
+                    None,
+                    Some(token_id),
+                    token.fingerprint,
+                    token.cardholder.name,
+                )
             }
             _ => return Err(self.error("payment_methods_required")),
         };
@@ -115,7 +120,17 @@ impl MercadoPago {
         let card_id = match (p.card_id, p.token) {
             (Some(id), _) => id,
             (None, Some(token)) => self
-                .save_token(call, tenant, acct, customer_id, &token, None, None)?
+                .save_token(
+                    call,
+                    tenant,
+                    acct,
+                    customer_id,
+                    TokenUse {
+                        token_id: &token,
+                        payment_method_id: None,
+                        issuer: None,
+                    },
+                )?
                 .card()
                 .id
                 .clone(),

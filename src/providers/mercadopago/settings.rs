@@ -39,17 +39,15 @@ impl Settings {
         for (name, value) in map {
             match name.as_str() {
                 "max_cards_per_customer" => {
-                    next.max_cards_per_customer = value.as_u64().ok_or_else(|| {
-                        format!("{name} must be a non-negative integer")
-                    })?;
+                    next.max_cards_per_customer = value
+                        .as_u64()
+                        .ok_or_else(|| format!("{name} must be a non-negative integer"))?;
                 }
                 "card_token_ttl_seconds" => {
                     next.card_token_ttl_seconds = value
                         .as_u64()
                         .filter(|v| (1..=10 * 365 * 24 * 3600).contains(v))
-                        .ok_or_else(|| {
-                            format!("{name} must be an integer from 1 to 315360000")
-                        })?;
+                        .ok_or_else(|| format!("{name} must be an integer from 1 to 315360000"))?;
                 }
                 "strict_test_emails" => {
                     next.strict_test_emails = value
@@ -80,8 +78,16 @@ mod tests {
             .expect("valid");
         assert_eq!(next.max_cards_per_customer, 10);
         assert!(next.strict_test_emails);
-        assert!(s.updated(&json!({"max_cards_per_customer": "10"})).unwrap_err().contains("max_cards_per_customer"));
+        assert!(
+            s.updated(&json!({"max_cards_per_customer": "10"}))
+                .unwrap_err()
+                .contains("max_cards_per_customer")
+        );
         assert!(s.updated(&json!({"card_token_ttl_seconds": 0})).is_err());
-        assert!(s.updated(&json!({"colour": 1})).unwrap_err().contains("colour"));
+        assert!(
+            s.updated(&json!({"colour": 1}))
+                .unwrap_err()
+                .contains("colour")
+        );
     }
 }

@@ -390,7 +390,9 @@ impl Export {
         }
         for (i, t) in export.card_tokens.iter().enumerate() {
             if t.id.is_empty() {
-                return Err(format!("mercadopago state: card_tokens[{i}].id is required"));
+                return Err(format!(
+                    "mercadopago state: card_tokens[{i}].id is required"
+                ));
             }
         }
         for (i, p) in export.payment_profiles.iter().enumerate() {

@@ -5,8 +5,8 @@
 
 /// Names whose charges are declined or rejected.
 const DECLINED: &[&str] = &[
-    "OTHE", "CALL", "FUND", "SECU", "EXPI", "FORM", "CARD", "INST", "DUPL", "LOCK", "CTNA",
-    "ATTE", "BLAC", "UNSU",
+    "OTHE", "CALL", "FUND", "SECU", "EXPI", "FORM", "CARD", "INST", "DUPL", "LOCK", "CTNA", "ATTE",
+    "BLAC", "UNSU",
 ];
 
 /// The outcome of validating a card with a test charge.
@@ -19,7 +19,10 @@ pub enum Validation {
 }
 
 pub fn validation(cardholder_name: Option<&str>) -> Validation {
-    let name = cardholder_name.unwrap_or_default().trim().to_ascii_uppercase();
+    let name = cardholder_name
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_uppercase();
     if name == "CONT" {
         Validation::Pending
     } else if DECLINED.contains(&name.as_str()) {

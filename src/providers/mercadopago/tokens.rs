@@ -249,8 +249,14 @@ mod tests {
     #[test]
     fn expiry_accepts_numbers_and_numeric_strings() {
         let now = 1_716_386_608_653; // May 2024
-        assert_eq!(expiry(&json!(11), &json!(2030), now, "m", "y"), Ok((11, 2030)));
-        assert_eq!(expiry(&json!("11"), &json!("30"), now, "m", "y"), Ok((11, 2030)));
+        assert_eq!(
+            expiry(&json!(11), &json!(2030), now, "m", "y"),
+            Ok((11, 2030))
+        );
+        assert_eq!(
+            expiry(&json!("11"), &json!("30"), now, "m", "y"),
+            Ok((11, 2030))
+        );
         assert_eq!(expiry(&json!(13), &json!(2030), now, "m", "y"), Err("m"));
         assert_eq!(expiry(&json!(1), &json!(2023), now, "m", "y"), Err("y"));
         assert_eq!(expiry(&json!(4), &json!(2024), now, "m", "y"), Err("m"));
