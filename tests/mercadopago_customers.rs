@@ -176,6 +176,19 @@ async fn emails_are_unique_per_account_and_must_look_like_emails() {
         (400, bad_request("106", "the email format is invalid."))
     );
 
+    let name = call(
+        &sb,
+        Method::POST,
+        "/v1/customers",
+        ALICE,
+        Some(json!({"email": "n@example.com", "first_name": 42})),
+    )
+    .await;
+    assert_eq!(
+        (name.status, name.body),
+        (400, bad_request("107", "the first_name is invalid."))
+    );
+
     let date = call(
         &sb,
         Method::POST,
