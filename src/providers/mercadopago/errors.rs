@@ -91,6 +91,14 @@ impl Catalogue {
         )
     }
 
+    /// The code sent in `cause` for a catalogue key (differs for keys such as `token_205`).
+    fn cause_code(&self, code: &str) -> Value {
+        self.0
+            .get(code)
+            .and_then(|e| e.cause_code.clone())
+            .unwrap_or_else(|| Value::String(code.to_string()))
+    }
+
     fn description(&self, code: &str) -> String {
         self.0
             .get(code)
@@ -109,9 +117,9 @@ fn code_for(operation: &str, error: &FieldError) -> &'static str {
     }
     if operation == "createCardToken" {
         return match (error.field.as_str(), missing) {
-            ("card_number", true) => "205",
+            ("card_number", true) => "token_205",
             ("card_number", false) => "E301",
-            ("expiration_month", true) => "208",
+            ("expiration_month", true) => "token_208",
             ("expiration_month", false) => "325",
             ("expiration_year", true) => "209",
             ("expiration_year", false) => "326",
@@ -200,7 +208,9 @@ pub fn render_invalid(catalogue: &Catalogue, operation: &str, errors: &[FieldErr
     }
     let cause: Vec<Value> = codes
         .iter()
-        .map(|c| json!({ "code": c, "description": catalogue.description(c) }))
+        .map(
+            |c| json!({ "code": catalogue.cause_code(c), "description": catalogue.description(c) }),
+        )
         .collect();
     let message = catalogue.description(codes[0]);
     Reply::json(
