@@ -8,6 +8,7 @@
 use crate::admin;
 use crate::config::Config;
 use crate::env::Env;
+use crate::journal::{Journal, Trace};
 use crate::problem::{BodyProblem, FieldError, Location};
 use crate::providers::{self, Call, Provider, Query};
 use crate::reply::Reply;
@@ -29,6 +30,8 @@ pub struct App {
     operations: Vec<Operation>,
     router: Router,
     providers: HashMap<&'static str, Arc<dyn Provider>>,
+    pub journal: Journal,
+    spec_count: usize,
 }
 
 /// What start-up compiled, for the one log line and `paysandbox check`.
@@ -42,6 +45,7 @@ pub struct LoadReport {
 impl App {
     pub fn new(config: Config, specs: Vec<Spec>) -> Result<(App, LoadReport), spec::SpecError> {
         let router = Router::build(&specs)?;
+        let config_journal = config.journal_size;
         let env = Arc::new(Env::new(config.seed));
         let providers: HashMap<&'static str, Arc<dyn Provider>> = providers::build(env.clone())
             .into_iter()
@@ -61,9 +65,15 @@ impl App {
                 operations,
                 router,
                 providers,
+                journal: Journal::new(config_journal),
+                spec_count,
             },
             report,
         ))
+    }
+
+    pub fn spec_count(&self) -> usize {
+        self.spec_count
     }
 
     pub fn operations(&self) -> &[Operation] {
@@ -88,50 +98,120 @@ impl App {
         peer: Option<std::net::SocketAddr>,
     ) -> Response<Full<Bytes>> {
         let started = Instant::now();
+        let at_ms = self.env.clock.now_ms();
         let (parts, body) = req.into_parts();
-        let path = parts.uri.path().to_string();
-        let method = parts.method.clone();
+        let path = parts.uri.path();
         if path == admin::PREFIX || path.starts_with("/__sandbox/") {
-            if !admin::allowed(self, peer, &parts.headers) {
-                return render(providers::admin_error(
-                    403,
-                    "the admin API only answers loopback clients unless --admin-token is set and sent",
-                ));
-            }
-            let bytes = match Limited::new(body, self.config.body_limit).collect().await {
-                Ok(c) => c.to_bytes(),
-                Err(_) => {
-                    return render(providers::admin_error(413, "the request body is too large"));
-                }
-            };
-            return render(admin::serve(
-                self,
-                &method,
-                &path,
-                parts.uri.query(),
-                &parts.headers,
-                &bytes,
-            ));
+            return self.serve_admin(&parts, body, peer).await;
         }
+        let mut trace = Trace::default();
         let reply = self
             .pipeline(
                 &parts.method,
-                &path,
+                path,
                 parts.uri.query(),
                 &parts.headers,
                 body,
+                &mut trace,
             )
             .await;
-        let (response, operation) = (reply.0, reply.1);
+        let status = reply.status;
+        let response = render(reply);
+        let latency_us = started.elapsed().as_micros() as u64;
         tracing::info!(
             target: "paysandbox::request",
-            method = %method,
-            path = %path,
-            operation = operation.unwrap_or("-"),
-            status = response.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
+            method = %parts.method,
+            path = %crate::mask::mask_text(path),
+            operation = trace.operation.as_deref().unwrap_or("-"),
+            status,
+            micros = latency_us,
         );
+        if self.journal.enabled() {
+            let response_body = response
+                .body()
+                .clone()
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            self.journal.record(
+                at_ms,
+                parts.method.as_str(),
+                path,
+                parts.uri.query(),
+                &parts.headers,
+                trace,
+                status,
+                latency_us,
+                &response_body,
+            );
+        }
         response
+    }
+
+    async fn serve_admin(
+        &self,
+        parts: &hyper::http::request::Parts,
+        body: Incoming,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Response<Full<Bytes>> {
+        if !self.config.admin_on_main_port && peer.is_some() {
+            return render(neutral_error(
+                404,
+                "the admin API is served on its own port (--admin-port)",
+            ));
+        }
+        if !admin::allowed(self, peer, &parts.headers) {
+            return render(providers::admin_error(
+                403,
+                "the admin API only answers loopback clients unless --admin-token is set and sent",
+            ));
+        }
+        let bytes = match Limited::new(body, self.config.body_limit).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(_) => return render(providers::admin_error(413, "the request body is too large")),
+        };
+        render(admin::serve(
+            self,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+            &bytes,
+        ))
+    }
+
+    /// Serves only the admin API (the `--admin-port` listener).
+    pub async fn serve_admin_only(
+        &self,
+        req: Request<Incoming>,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Response<Full<Bytes>> {
+        let (parts, body) = req.into_parts();
+        if !(parts.uri.path() == admin::PREFIX || parts.uri.path().starts_with("/__sandbox/")) {
+            return render(neutral_error(
+                404,
+                "this port serves only the admin API under /__sandbox/",
+            ));
+        }
+        if !admin::allowed(self, peer, &parts.headers) {
+            return render(providers::admin_error(
+                403,
+                "the admin API only answers loopback clients unless --admin-token is set and sent",
+            ));
+        }
+        let bytes = match Limited::new(body, self.config.body_limit).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(_) => return render(providers::admin_error(413, "the request body is too large")),
+        };
+        render(admin::serve(
+            self,
+            &parts.method,
+            parts.uri.path(),
+            parts.uri.query(),
+            &parts.headers,
+            &bytes,
+        ))
     }
 
     async fn pipeline(
@@ -141,7 +221,8 @@ impl App {
         raw_query: Option<&str>,
         headers: &HeaderMap,
         body: Incoming,
-    ) -> (Response<Full<Bytes>>, Option<&str>) {
+        trace: &mut Trace,
+    ) -> Reply {
         let (operation, params) = match self.router.resolve(method, path) {
             RouteMatch::Found { operation, params } => (&self.operations[operation], params),
             RouteMatch::MethodNotAllowed { provider, allowed } => {
@@ -149,53 +230,48 @@ impl App {
                     Some(p) => p.method_not_allowed(method, path, &allowed),
                     None => neutral_error(405, "method not allowed"),
                 };
+                trace.provider = Some(provider);
                 let allow = allowed
                     .iter()
                     .map(Method::as_str)
                     .collect::<Vec<_>>()
                     .join(", ");
-                return (render(reply.with_header("allow", allow)), None);
+                return reply.with_header("allow", allow);
             }
             RouteMatch::NotFound { provider } => {
-                let reply = match provider.as_deref().and_then(|p| self.provider(p)) {
+                trace.provider = provider.clone();
+                return match provider.as_deref().and_then(|p| self.provider(p)) {
                     Some(p) => p.not_found(method, path),
                     None => neutral_error(404, "no provider serves this path"),
                 };
-                return (render(reply), None);
             }
         };
+        trace.provider = Some(operation.provider.clone());
+        trace.operation = Some(operation.id.clone());
         let Some(provider) = self.provider(&operation.provider) else {
-            return (
-                render(neutral_error(500, "no provider module for this spec")),
-                Some(&operation.id),
-            );
+            return neutral_error(500, "no provider module for this spec");
         };
 
         let bytes = match Limited::new(body, self.config.body_limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
-                let reply = if e.is::<http_body_util::LengthLimitError>() {
-                    provider.unreadable(
-                        Some(operation),
-                        &BodyProblem::TooLarge {
-                            limit: self.config.body_limit,
-                        },
-                    )
+                let problem = if e.is::<http_body_util::LengthLimitError>() {
+                    BodyProblem::TooLarge {
+                        limit: self.config.body_limit,
+                    }
                 } else {
-                    provider.unreadable(
-                        Some(operation),
-                        &BodyProblem::Malformed {
-                            line: 0,
-                            column: 0,
-                            reason: "the request body could not be read".into(),
-                        },
-                    )
+                    BodyProblem::Malformed {
+                        line: 0,
+                        column: 0,
+                        reason: "the request body could not be read".into(),
+                    }
                 };
-                return (render(reply), Some(&operation.id));
+                return provider.unreadable(Some(operation), &problem);
             }
         };
+        trace.request_body = bytes.clone();
         let query = Query::parse(raw_query);
-        let reply = self.answer(
+        self.answer(
             provider.as_ref(),
             operation,
             method,
@@ -204,8 +280,8 @@ impl App {
             &query,
             headers,
             &bytes,
-        );
-        (render(reply), Some(&operation.id))
+            trace,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -219,6 +295,7 @@ impl App {
         query: &Query,
         headers: &HeaderMap,
         bytes: &Bytes,
+        trace: &mut Trace,
     ) -> Reply {
         // Bodies are read only where the operation declares one: body-less POSTs such as
         // DisableCard are sent with no Content-Type and must not trip validation.
@@ -253,7 +330,7 @@ impl App {
             body: body.as_ref(),
             env: &self.env,
         };
-        let mut reply = self.answer_call(provider, &call);
+        let mut reply = self.answer_call(provider, &call, trace);
         provider.finish(&call, &mut reply);
         if self.config.strict {
             check_strict(op, &mut reply);
@@ -261,11 +338,12 @@ impl App {
         reply
     }
 
-    fn answer_call(&self, provider: &dyn Provider, call: &Call) -> Reply {
+    fn answer_call(&self, provider: &dyn Provider, call: &Call, trace: &mut Trace) -> Reply {
         let tenant = match provider.authenticate(call) {
             Ok(t) => t,
             Err(reply) => return reply,
         };
+        trace.tenant = Some(tenant.key.clone());
         let mut errors = spec::validate_params(call.op, |p| match p.location {
             Location::Path => call
                 .params
@@ -288,6 +366,8 @@ impl App {
         if !errors.is_empty() {
             return provider.invalid(call, &errors);
         }
+        // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
+        let _clock = self.env.clock.enter_tenant(&tenant.key);
         match provider.handle(call, &tenant) {
             Some(reply) => reply,
             None => example_reply(call.op),

@@ -19,6 +19,16 @@ pub struct Config {
     pub seed: Option<u64>,
     /// When set, the admin API also answers non-loopback clients that send this token.
     pub admin_token: Option<String>,
+    /// Serve the admin API on the main port too (false when it has a port of its own).
+    pub admin_on_main_port: bool,
+    /// A separate port for the admin API.
+    pub admin_port: Option<u16>,
+    /// How many exchanges the request journal keeps (0 turns it off).
+    pub journal_size: usize,
+    /// Load state from this file at start-up and write it on shutdown and periodically.
+    pub state_file: Option<PathBuf>,
+    /// Seconds between periodic snapshots (0: only on shutdown).
+    pub snapshot_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -31,6 +41,11 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             seed: None,
             admin_token: None,
+            admin_on_main_port: true,
+            admin_port: None,
+            journal_size: 1000,
+            state_file: None,
+            snapshot_interval_secs: 30,
         }
     }
 }

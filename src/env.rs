@@ -1,21 +1,74 @@
 //! Services every provider shares: the sandbox clock and the id generator.
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Wall-clock time plus an offset the admin API can move forward, so token, nonce and card
-/// expiry can be tested without waiting.
+thread_local! {
+    /// The clock offset of the tenant whose request this thread is handling.
+    static TENANT_OFFSET_MS: Cell<i64> = const { Cell::new(0) };
+}
+
+/// Wall-clock time plus offsets the admin API can move forward — for everyone, or for one
+/// tenant — so token, nonce and card expiry can be tested without waiting.
 #[derive(Debug, Default)]
 pub struct Clock {
     offset_ms: AtomicI64,
+    tenant_offsets: RwLock<HashMap<String, i64>>,
+    any_tenant_offset: AtomicBool,
+}
+
+/// While alive, the current thread sees the tenant's own clock (see [`Clock::enter_tenant`]).
+pub struct TenantTime(());
+
+impl Drop for TenantTime {
+    fn drop(&mut self) {
+        TENANT_OFFSET_MS.with(|c| c.set(0));
+    }
 }
 
 impl Clock {
+    /// Makes `now()` on this thread include the tenant's offset until the guard drops.
+    /// Handlers are synchronous, so the offset cannot leak into another request.
+    pub fn enter_tenant(&self, tenant: &str) -> TenantTime {
+        if self.any_tenant_offset.load(Ordering::Relaxed) {
+            let offset = self.tenant_offsets.read().get(tenant).copied().unwrap_or(0);
+            TENANT_OFFSET_MS.with(|c| c.set(offset));
+        }
+        TenantTime(())
+    }
+
+    /// Moves one tenant's clock forward (on top of the global offset).
+    pub fn advance_tenant(&self, tenant: &str, by: Duration) {
+        *self
+            .tenant_offsets
+            .write()
+            .entry(tenant.to_string())
+            .or_insert(0) += by.as_millis() as i64;
+        self.any_tenant_offset.store(true, Ordering::Relaxed);
+    }
+
+    /// The extra offset of one tenant, in milliseconds.
+    pub fn tenant_offset_ms(&self, tenant: &str) -> i64 {
+        self.tenant_offsets.read().get(tenant).copied().unwrap_or(0)
+    }
+
+    /// The global offset, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Sets the global offset (restoring a snapshot).
+    pub fn set_offset_ms(&self, offset: i64) {
+        self.offset_ms.store(offset, Ordering::Relaxed);
+    }
+
     pub fn now(&self) -> SystemTime {
-        let offset = self.offset_ms.load(Ordering::Relaxed);
+        let offset = self.offset_ms.load(Ordering::Relaxed) + TENANT_OFFSET_MS.with(|c| c.get());
         let real = SystemTime::now();
         if offset >= 0 {
             real + Duration::from_millis(offset as u64)
@@ -37,8 +90,16 @@ impl Clock {
             .fetch_add(by.as_millis() as i64, Ordering::Relaxed);
     }
 
+    /// Back to wall-clock time, for everyone (every tenant offset too).
     pub fn reset(&self) {
         self.offset_ms.store(0, Ordering::Relaxed);
+        self.tenant_offsets.write().clear();
+        self.any_tenant_offset.store(false, Ordering::Relaxed);
+    }
+
+    /// Back to the global time for one tenant.
+    pub fn reset_tenant(&self, tenant: &str) {
+        self.tenant_offsets.write().remove(tenant);
     }
 
     pub fn offset(&self) -> Duration {
@@ -67,7 +128,7 @@ impl Ids {
         }
     }
 
-    fn from_alphabet(&self, alphabet: &[u8], len: usize) -> String {
+    fn pick(&self, alphabet: &[u8], len: usize) -> String {
         let mut rng = self.rng.lock();
         (0..len)
             .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
@@ -76,23 +137,23 @@ impl Ids {
 
     /// Upper-case letters and digits (Square ids).
     pub fn upper_alnum(&self, len: usize) -> String {
-        self.from_alphabet(ALNUM_UPPER, len)
+        self.pick(ALNUM_UPPER, len)
     }
 
     /// Mixed-case letters and digits (Mercado Pago customer id suffixes).
     pub fn alnum(&self, len: usize) -> String {
-        self.from_alphabet(ALNUM, len)
+        self.pick(ALNUM, len)
     }
 
     /// Lower-case hex (card tokens, Eximpe tokens).
     pub fn hex(&self, len: usize) -> String {
-        self.from_alphabet(HEX, len)
+        self.pick(HEX, len)
     }
 
     /// Decimal digits, never starting with 0 (Mercado Pago card ids).
     pub fn digits(&self, len: usize) -> String {
-        let mut s = self.from_alphabet(&DIGITS[1..], 1);
-        s.push_str(&self.from_alphabet(DIGITS, len.saturating_sub(1)));
+        let mut s = self.pick(&DIGITS[1..], 1);
+        s.push_str(&self.pick(DIGITS, len.saturating_sub(1)));
         s
     }
 
@@ -158,5 +219,19 @@ mod tests {
         assert!(clock.now_ms() - before >= 3_600_000);
         clock.reset();
         assert!(clock.now_ms() - before < 3_600_000);
+    }
+
+    #[test]
+    fn a_tenant_clock_moves_only_for_that_tenant() {
+        let clock = Clock::default();
+        let before = clock.now_ms();
+        clock.advance_tenant("a", Duration::from_secs(60));
+        {
+            let _t = clock.enter_tenant("a");
+            assert!(clock.now_ms() - before >= 60_000);
+        }
+        assert!(clock.now_ms() - before < 60_000);
+        let _t = clock.enter_tenant("b");
+        assert!(clock.now_ms() - before < 60_000);
     }
 }

@@ -15,12 +15,16 @@ pub mod app;
 pub mod catalogue;
 pub mod config;
 pub mod env;
+pub mod journal;
+pub mod mask;
 pub mod problem;
 pub mod providers;
 pub mod reply;
 pub mod server;
+pub mod snapshot;
 pub mod spec;
 pub mod state;
+pub mod time;
 
 pub use config::Config;
 
@@ -33,6 +37,8 @@ use tokio::sync::watch;
 #[derive(Debug)]
 pub enum StartError {
     Spec(spec::SpecError),
+    /// The state file exists but cannot be loaded.
+    State(String),
     Bind(std::io::Error),
 }
 
@@ -40,6 +46,7 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StartError::Spec(e) => write!(f, "{e}"),
+            StartError::State(e) => write!(f, "cannot load state: {e}"),
             StartError::Bind(e) => write!(f, "cannot listen: {e}"),
         }
     }
@@ -61,6 +68,7 @@ pub fn build_app(config: Config) -> Result<(app::App, app::LoadReport), spec::Sp
 #[derive(Debug, Default)]
 pub struct SandboxBuilder {
     config: Config,
+    port_set: bool,
 }
 
 impl SandboxBuilder {
@@ -88,21 +96,49 @@ impl SandboxBuilder {
         self
     }
 
+    /// How many exchanges the journal keeps (0 turns it off).
+    pub fn journal_size(mut self, entries: usize) -> Self {
+        self.config.journal_size = entries;
+        self
+    }
+
+    /// Load state from this file at start-up and write it back on shutdown.
+    pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.state_file = Some(path.into());
+        self
+    }
+
+    /// Listen on this port (default: a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self.port_set = true;
+        self
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self.port_set = true;
+        self
+    }
+
     /// Starts on 127.0.0.1 with a free port (unless a port was configured).
     pub async fn start(mut self) -> Result<Sandbox, StartError> {
-        if self.config.port == Config::default().port {
+        if !self.port_set {
             self.config.port = 0;
         }
         Sandbox::start(self.config).await
     }
 }
 
-/// A running sandbox. Dropping it shuts the server down.
+/// A running sandbox. Dropping it shuts the server down (without the final snapshot: call
+/// [`Sandbox::shutdown`] to drain and save).
 pub struct Sandbox {
     addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     app: Arc<app::App>,
     shutdown: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -114,10 +150,25 @@ impl Sandbox {
     pub async fn start(config: Config) -> Result<Sandbox, StartError> {
         let started = Instant::now();
         let (app, report) = build_app(config).map_err(StartError::Spec)?;
+        if let Some(path) = &app.config.state_file
+            && let Some(snap) = snapshot::read(path).map_err(StartError::State)?
+        {
+            snapshot::restore(&app, &snap)
+                .map_err(|e| StartError::State(format!("{}: {e}", path.display())))?;
+        }
         let listener = tokio::net::TcpListener::bind((app.config.host, app.config.port))
             .await
             .map_err(StartError::Bind)?;
         let addr = listener.local_addr().map_err(StartError::Bind)?;
+        let admin_listener = match app.config.admin_port {
+            Some(port) => Some(
+                tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+                    .await
+                    .map_err(StartError::Bind)?,
+            ),
+            None => None,
+        };
+        let admin_addr = admin_listener.as_ref().and_then(|l| l.local_addr().ok());
         tracing::info!(
             specs = report.specs,
             operations = report.operations,
@@ -127,12 +178,36 @@ impl Sandbox {
         );
         let app = Arc::new(app);
         let (shutdown, rx) = watch::channel(false);
-        let task = tokio::spawn(server::run(listener, app.clone(), rx));
+        let mut tasks = vec![tokio::spawn(server::run(
+            listener,
+            app.clone(),
+            server::Role::Main,
+            rx.clone(),
+        ))];
+        if let Some(l) = admin_listener {
+            tasks.push(tokio::spawn(server::run(
+                l,
+                app.clone(),
+                server::Role::Admin,
+                rx.clone(),
+            )));
+        }
+        if let Some(path) = app.config.state_file.clone()
+            && app.config.snapshot_interval_secs > 0
+        {
+            tasks.push(tokio::spawn(periodic_snapshots(
+                app.clone(),
+                path,
+                Duration::from_secs(app.config.snapshot_interval_secs),
+                rx,
+            )));
+        }
         Ok(Sandbox {
             addr,
+            admin_addr,
             app,
             shutdown,
-            task: Some(task),
+            tasks,
         })
     }
 
@@ -145,29 +220,101 @@ impl Sandbox {
         self.addr
     }
 
-    /// Moves the sandbox clock forward (token, nonce and card expiry follow it).
+    /// Base URL of the admin API: its own port if configured, else the main one.
+    pub fn admin_url(&self) -> String {
+        format!(
+            "http://{}{}",
+            self.admin_addr.unwrap_or(self.addr),
+            admin::PREFIX
+        )
+    }
+
+    /// Moves the sandbox clock forward for everyone (token, nonce and card expiry follow it).
     pub fn advance_clock(&self, by: Duration) {
         self.app.env.clock.advance(by);
     }
 
-    /// Stops accepting, drains in-flight requests, and waits for the server to end.
-    pub async fn shutdown(mut self) {
-        let _ = self.shutdown.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    /// The recorded exchanges matching `filter`, oldest first (masked: no card numbers).
+    pub fn journal(&self, filter: &journal::Filter) -> Vec<journal::Entry> {
+        self.app.journal.entries(filter)
     }
 
-    /// Resolves when the server has stopped (after a signal-triggered shutdown).
+    /// Forgets every tenant's state, the journal, and clock offsets.
+    pub fn reset(&self) {
+        for p in self.app.providers() {
+            p.reset(None);
+        }
+        self.app.journal.clear();
+        self.app.env.clock.reset();
+    }
+
+    /// One tenant's state at one provider, as `GET /__sandbox/state` shows it.
+    pub fn state(&self, provider: &str, tenant: &str) -> Option<serde_json::Value> {
+        self.app
+            .providers()
+            .find(|p| p.name() == provider)?
+            .export(tenant)
+            .map(|mut v| {
+                mask::mask_json(&mut v);
+                v
+            })
+    }
+
+    /// Everything the providers hold, as a snapshot (what `--state-file` writes).
+    pub fn snapshot(&self) -> snapshot::Snapshot {
+        snapshot::capture(&self.app)
+    }
+
+    /// Stops accepting, drains in-flight requests, writes the state file if configured, and
+    /// waits for the server to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        self.wait().await;
+    }
+
+    /// Resolves when the server has stopped (after a signal-triggered shutdown), having
+    /// written the final snapshot if a state file is configured.
     pub async fn wait(mut self) {
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             let _ = task.await;
+        }
+        if let Some(path) = self.app.config.state_file.clone() {
+            let snap = snapshot::capture(&self.app);
+            match tokio::task::spawn_blocking(move || snapshot::write(&path, &snap)).await {
+                Ok(Ok(())) => tracing::info!("state saved"),
+                Ok(Err(e)) => tracing::error!(error = %e, "cannot write the state file"),
+                Err(e) => tracing::error!(error = %e, "cannot write the state file"),
+            }
         }
     }
 
     /// A handle that can trigger shutdown from elsewhere (signal handlers).
     pub fn shutdown_trigger(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
+    }
+}
+
+async fn periodic_snapshots(
+    app: Arc<app::App>,
+    path: std::path::PathBuf,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let snap = snapshot::capture(&app);
+                let path = path.clone();
+                match tokio::task::spawn_blocking(move || snapshot::write(&path, &snap)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "periodic snapshot failed"),
+                    Err(e) => tracing::error!(error = %e, "periodic snapshot failed"),
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
     }
 }
 

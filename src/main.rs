@@ -51,6 +51,18 @@ struct ServeArgs {
     /// (`X-Sandbox-Admin-Token` header).
     #[arg(long, env = "PAYSANDBOX_ADMIN_TOKEN")]
     admin_token: Option<String>,
+    /// Serve the admin API (/__sandbox/...) on this port instead of the main one.
+    #[arg(long, env = "PAYSANDBOX_ADMIN_PORT")]
+    admin_port: Option<u16>,
+    /// How many exchanges the request journal keeps (0 turns it off).
+    #[arg(long, env = "PAYSANDBOX_JOURNAL_SIZE", default_value_t = 1000)]
+    journal_size: usize,
+    /// Load state from this file at start-up; write it on shutdown and periodically.
+    #[arg(long, env = "PAYSANDBOX_STATE_FILE")]
+    state_file: Option<PathBuf>,
+    /// Seconds between periodic snapshots to --state-file (0: only on shutdown).
+    #[arg(long, env = "PAYSANDBOX_SNAPSHOT_INTERVAL", default_value_t = 30)]
+    snapshot_interval: u64,
     /// Log format.
     #[arg(long, env = "PAYSANDBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -120,6 +132,11 @@ fn serve(args: ServeArgs) -> ExitCode {
         body_limit: args.body_limit,
         seed: args.seed,
         admin_token: args.admin_token,
+        admin_on_main_port: args.admin_port.is_none(),
+        admin_port: args.admin_port,
+        journal_size: args.journal_size,
+        state_file: args.state_file,
+        snapshot_interval_secs: args.snapshot_interval,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

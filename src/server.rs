@@ -17,8 +17,22 @@ const DRAIN: Duration = Duration::from_secs(10);
 /// A client must send its request headers within this time (slow-header clients).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The provider APIs (and the admin API unless it has its own port).
+    Main,
+    /// Only the admin API (`--admin-port`).
+    Admin,
+}
+
 /// Accepts connections until `shutdown` flips to `true`, then drains.
-pub async fn run(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    listener: TcpListener,
+    app: Arc<App>,
+    role: Role,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -33,7 +47,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Rece
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(stream, peer, app.clone(), shutdown.clone()));
+                connections.spawn(serve_connection(stream, peer, app.clone(), role, shutdown.clone()));
             }
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -56,11 +70,17 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     app: Arc<App>,
+    role: Role,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |req| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(app.serve(req, Some(peer)).await) }
+        async move {
+            Ok::<_, Infallible>(match role {
+                Role::Main => app.serve(req, Some(peer)).await,
+                Role::Admin => app.serve_admin_only(req, Some(peer)).await,
+            })
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

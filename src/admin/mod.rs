@@ -21,7 +21,8 @@ pub fn allowed(app: &App, peer: Option<SocketAddr>, headers: &HeaderMap) -> bool
             return true;
         }
     }
-    peer.is_none_or(|p| p.ip().is_loopback())
+    // A dual-stack listener reports IPv4 clients as `::ffff:127.0.0.1`.
+    peer.is_none_or(|p| p.ip().to_canonical().is_loopback())
 }
 
 fn parse_body(bytes: &[u8]) -> Result<Option<Value>, String> {
@@ -48,38 +49,75 @@ pub fn serve(
     match (method, rest) {
         (&Method::GET, "/health") => Reply::json(
             200,
-            json!({ "status": "ok", "operations": app.operations().len() }),
+            json!({
+                "status": "ready",
+                "specs": app.spec_count(),
+                "operations": app.operations().len(),
+                "providers": app.providers().map(|p| p.name()).collect::<Vec<_>>(),
+            }),
         ),
-        (&Method::POST, "/reset") => {
-            let body = match body {
-                Ok(b) => b.unwrap_or(Value::Null),
+        (&Method::POST, "/reset") => reset(app, &query, body),
+        (&Method::GET, "/state") => get_state(app, &query),
+        (&Method::POST, "/state") => post_state(app, body),
+        (&Method::GET, "/journal") => {
+            let filter = match journal_filter(&query) {
+                Ok(f) => f,
                 Err(e) => return admin_error(400, e),
             };
-            let provider = body
-                .get("provider")
-                .and_then(Value::as_str)
-                .or(query.get("provider"));
+            let entries: Vec<Value> = app
+                .journal
+                .entries(&filter)
+                .iter()
+                .map(|e| e.to_json())
+                .collect();
+            Reply::json(200, json!({ "count": entries.len(), "entries": entries }))
+        }
+        (&Method::GET, "/journal/count") => match journal_filter(&query) {
+            Ok(f) => Reply::json(200, json!({ "count": app.journal.count(&f) })),
+            Err(e) => admin_error(400, e),
+        },
+        (&Method::DELETE, "/journal") => {
+            app.journal.clear();
+            Reply::json(200, json!({ "cleared": true }))
+        }
+        (&Method::GET, "/clock") => clock_state(app, query.get("tenant")),
+        (&Method::POST, "/clock/advance") => {
+            let body = match body_object(body) {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let Some(seconds) = body
+                .get("seconds")
+                .and_then(Value::as_f64)
+                .filter(|s| *s >= 0.0 && s.is_finite())
+            else {
+                return admin_error(
+                    400,
+                    "send {\"seconds\": N} with N a non-negative number (the clock only moves forward)",
+                );
+            };
+            let by = std::time::Duration::from_millis((seconds * 1000.0) as u64);
             let tenant = body
                 .get("tenant")
                 .and_then(Value::as_str)
                 .or(query.get("tenant"));
-            let targets: Vec<_> = app
-                .providers()
-                .filter(|p| provider.is_none_or(|name| name == p.name()))
-                .collect();
-            if targets.is_empty() {
-                return admin_error(
-                    404,
-                    format!("unknown provider {:?}", provider.unwrap_or_default()),
-                );
+            match tenant {
+                Some(t) => app.env.clock.advance_tenant(t, by),
+                None => app.env.clock.advance(by),
             }
-            for p in targets {
-                p.reset(tenant);
+            clock_state(app, tenant)
+        }
+        (&Method::POST, "/clock/reset") => {
+            let body = body.ok().flatten().unwrap_or(Value::Null);
+            match body
+                .get("tenant")
+                .and_then(Value::as_str)
+                .or(query.get("tenant"))
+            {
+                Some(t) => app.env.clock.reset_tenant(t),
+                None => app.env.clock.reset(),
             }
-            Reply::json(
-                200,
-                json!({ "reset": true, "provider": provider, "tenant": tenant }),
-            )
+            clock_state(app, None)
         }
         _ => {
             let mut segments = rest.trim_start_matches('/').splitn(2, '/');
@@ -112,4 +150,161 @@ pub fn serve(
                 .unwrap_or_else(|| admin_error(404, format!("no sandbox endpoint {method} {path}")))
         }
     }
+}
+
+fn body_object(body: Result<Option<Value>, String>) -> Result<Value, Reply> {
+    match body {
+        Ok(Some(v)) if v.is_object() => Ok(v),
+        Ok(None) => Ok(json!({})),
+        Ok(Some(_)) => Err(admin_error(400, "the body must be a JSON object")),
+        Err(e) => Err(admin_error(400, e)),
+    }
+}
+
+fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply {
+    let body = match body_object(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let provider = body
+        .get("provider")
+        .and_then(Value::as_str)
+        .or(query.get("provider"));
+    let tenant = body
+        .get("tenant")
+        .and_then(Value::as_str)
+        .or(query.get("tenant"));
+    let targets: Vec<_> = app
+        .providers()
+        .filter(|p| provider.is_none_or(|name| name == p.name()))
+        .collect();
+    if targets.is_empty() {
+        return admin_error(
+            404,
+            format!("unknown provider {:?}", provider.unwrap_or_default()),
+        );
+    }
+    for p in targets {
+        p.reset(tenant.map(|t| tenant_key(p.name(), t)).as_deref());
+    }
+    match tenant {
+        Some(t) => app.env.clock.reset_tenant(t),
+        None if provider.is_none() => {
+            app.env.clock.reset();
+            app.journal.clear();
+        }
+        None => {}
+    }
+    Reply::json(
+        200,
+        json!({ "reset": true, "provider": provider, "tenant": tenant.map(crate::mask::mask_secret) }),
+    )
+}
+
+/// Eximpe tenants are `<client id>/<merchant id>`; a bare client id means no merchant.
+fn tenant_key(provider: &str, tenant: &str) -> String {
+    if provider == crate::providers::eximpe::NAME && !tenant.contains('/') {
+        format!("{tenant}/")
+    } else {
+        tenant.to_string()
+    }
+}
+
+fn get_state(app: &App, query: &Query) -> Reply {
+    let Some(tenant) = query.get("tenant") else {
+        return admin_error(
+            400,
+            "name the tenant: ?tenant=<access token or client id>[&provider=NAME]",
+        );
+    };
+    let provider = query.get("provider");
+    let mut states = serde_json::Map::new();
+    for p in app
+        .providers()
+        .filter(|p| provider.is_none_or(|n| n == p.name()))
+    {
+        if let Some(state) = p.export(&tenant_key(p.name(), tenant)) {
+            let mut state = state;
+            crate::mask::mask_json(&mut state);
+            states.insert(p.name().to_string(), state);
+        }
+    }
+    if provider.is_some_and(|n| !app.providers().any(|p| p.name() == n)) {
+        return admin_error(
+            404,
+            format!("unknown provider {:?}", provider.unwrap_or_default()),
+        );
+    }
+    Reply::json(
+        200,
+        json!({ "tenant": crate::mask::mask_secret(tenant), "providers": states }),
+    )
+}
+
+fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
+    let body = match body_object(body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let (Some(provider), Some(tenant), Some(state)) = (
+        body.get("provider").and_then(Value::as_str),
+        body.get("tenant").and_then(Value::as_str),
+        body.get("state"),
+    ) else {
+        return admin_error(
+            400,
+            "send {\"provider\": NAME, \"tenant\": CREDENTIAL, \"state\": {...}}",
+        );
+    };
+    let Some(p) = app.providers().find(|p| p.name() == provider) else {
+        return admin_error(404, format!("unknown provider {provider:?}"));
+    };
+    match p.import(&tenant_key(provider, tenant), state) {
+        Ok(()) => Reply::json(
+            200,
+            json!({ "imported": true, "provider": provider, "tenant": crate::mask::mask_secret(tenant) }),
+        ),
+        Err(e) => admin_error(400, e),
+    }
+}
+
+fn journal_filter(query: &Query) -> Result<crate::journal::Filter, String> {
+    let number = |name: &str| -> Result<Option<u64>, String> {
+        query
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("`{name}` must be a non-negative integer, got {v:?}"))
+            })
+            .transpose()
+    };
+    Ok(crate::journal::Filter {
+        provider: query.get("provider").map(str::to_string),
+        operation: query.get("operation").map(str::to_string),
+        tenant: query.get("tenant").map(str::to_string),
+        status: number("status")?.map(|s| s as u16),
+        method: query.get("method").map(str::to_string),
+        path: query.get("path").map(str::to_string),
+        since: number("since")?,
+        limit: number("limit")?.map(|l| l as usize),
+    })
+}
+
+fn clock_state(app: &App, tenant: Option<&str>) -> Reply {
+    let global = app.env.clock.offset_ms();
+    let tenant_offset = tenant
+        .map(|t| app.env.clock.tenant_offset_ms(t))
+        .unwrap_or(0);
+    let now = {
+        let _t = tenant.map(|t| app.env.clock.enter_tenant(t));
+        app.env.clock.now_ms()
+    };
+    Reply::json(
+        200,
+        json!({
+            "now": crate::time::rfc3339_ms(now),
+            "offset_seconds": (global + tenant_offset) as f64 / 1000.0,
+            "tenant": tenant.map(crate::mask::mask_secret),
+        }),
+    )
 }

@@ -196,17 +196,21 @@ pub fn build(env: Arc<Env>) -> Vec<Arc<dyn Provider>> {
     ]
 }
 
+/// An `Authorization` header that is not `Bearer <token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedAuthorization;
+
 /// Bearer token from an `Authorization` header: `Ok(None)` when absent, `Err` when malformed.
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, MalformedAuthorization> {
     let Some(value) = headers.get(hyper::header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| ())?;
+    let value = value.to_str().map_err(|_| MalformedAuthorization)?;
     let mut parts = value.splitn(2, ' ');
     let scheme = parts.next().unwrap_or_default();
     let token = parts.next().unwrap_or_default().trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
-        return Err(());
+        return Err(MalformedAuthorization);
     }
     Ok(Some(token))
 }

@@ -39,15 +39,23 @@ impl Answer {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "answer is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
         };
         // Strict mode turns a spec violation into a 500 naming the schema: never acceptable.
         assert!(
             body.get("paysandbox_strict_violation").is_none(),
             "the sandbox broke its own spec: {body:#}"
         );
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -61,7 +69,13 @@ impl TestSandbox {
     }
 
     /// Sends a request with the given headers and optional JSON body.
-    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Answer {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
         let mut req = self.client.request(method, self.url(path));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -73,7 +87,13 @@ impl TestSandbox {
     }
 
     /// Sends raw bytes as the body (for malformed input).
-    pub async fn send_raw(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Answer {
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Answer {
         let mut req = self.client.request(method, self.url(path));
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -89,31 +109,79 @@ pub async fn raw_exchange(addr: std::net::SocketAddr, bytes: &[u8]) -> String {
     stream.write_all(bytes).await.expect("write");
     let _ = stream.shutdown().await;
     let mut out = Vec::new();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut out),
+    )
+    .await;
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Runs a Python interop script (tests/interop/NAME) against the sandbox at `base_url` with
-/// the interpreter named by `PAYSANDBOX_PYTHON` (`.ci/run` points it at a venv holding the
-/// official SDKs from tests/interop/requirements.txt). Panics with the script's output if it
-/// fails. Without the SDK installed the test fails too, naming the install command, unless
-/// `PAYSANDBOX_SKIP_INTEROP=1` is set.
+/// The Python interpreter for interop tests: `PAYSANDBOX_PYTHON` if set, otherwise a venv
+/// under `target/interop-venv` created on first use with the official SDKs pinned in
+/// tests/interop/requirements.txt (so `cargo test` works on a fresh machine).
+fn interop_python() -> Result<String, String> {
+    static PYTHON: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            if let Ok(p) = std::env::var("PAYSANDBOX_PYTHON") {
+                return Ok(p);
+            }
+            let root = env!("CARGO_MANIFEST_DIR");
+            let venv = format!("{root}/target/interop-venv");
+            let python = format!("{venv}/bin/python");
+            let requirements = format!("{root}/tests/interop/requirements.txt");
+            let wanted = std::fs::read_to_string(&requirements)
+                .map_err(|e| format!("{requirements}: {e}"))?;
+            let marker = format!("{venv}/installed-requirements.txt");
+            if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
+                return Ok(python);
+            }
+            let run = |cmd: &mut std::process::Command| -> Result<(), String> {
+                let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{cmd:?} failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ))
+                }
+            };
+            run(std::process::Command::new("python3").args(["-m", "venv", &venv]))?;
+            run(std::process::Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "-r",
+                &requirements,
+            ]))?;
+            std::fs::write(&marker, wanted).map_err(|e| format!("{marker}: {e}"))?;
+            Ok(python)
+        })
+        .clone()
+}
+
+/// Runs a Python interop script (tests/interop/NAME) against the sandbox at `base_url`,
+/// checking first that `module` (the SDK) imports. Panics with the script's output if it
+/// fails. `PAYSANDBOX_SKIP_INTEROP=1` skips interop tests on machines without Python.
 pub fn run_interop(script: &str, base_url: &str, module: &str) {
-    let python = std::env::var("PAYSANDBOX_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has_module = std::process::Command::new(&python)
+    if std::env::var("PAYSANDBOX_SKIP_INTEROP").as_deref() == Ok("1") {
+        eprintln!("skipping {script}: PAYSANDBOX_SKIP_INTEROP=1");
+        return;
+    }
+    let python = interop_python()
+        .unwrap_or_else(|e| panic!("{script}: cannot prepare the interop Python: {e}"));
+    let import = std::process::Command::new(&python)
         .args(["-c", &format!("import {module}")])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !has_module {
-        if std::env::var("PAYSANDBOX_SKIP_INTEROP").as_deref() == Ok("1") {
-            eprintln!("skipping {script}: python module {module} not installed");
-            return;
-        }
-        panic!(
-            "{script} needs the Python module `{module}`: run `python3 -m venv .venv && .venv/bin/pip install -r tests/interop/requirements.txt` and set PAYSANDBOX_PYTHON=.venv/bin/python (or PAYSANDBOX_SKIP_INTEROP=1)"
-        );
-    }
+        .expect("python runs");
+    assert!(
+        import.status.success(),
+        "{script}: `import {module}` fails with {python}: {}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     let path = format!("{}/tests/interop/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new(&python)
         .arg(&path)

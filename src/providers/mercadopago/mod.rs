@@ -81,14 +81,14 @@ impl Provider for MercadoPago {
             Ok(Some(_)) => Err(self.error("unauthorized")),
             // The Python SDK sends `Bearer ` and the Node SDK `Bearer` when no token is set:
             // both mean "no credentials", as does a missing header.
-            Ok(None) | Err(())
+            Ok(None) | Err(_)
                 if call
                     .header("authorization")
                     .is_none_or(|v| v.trim().eq_ignore_ascii_case("bearer")) =>
             {
                 Err(self.error("missing_access_token"))
             }
-            Ok(None) | Err(()) => Err(self.error("unauthorized")),
+            Ok(None) | Err(_) => Err(self.error("unauthorized")),
         }
     }
 

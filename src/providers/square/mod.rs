@@ -129,7 +129,7 @@ impl Provider for Square {
                 key: token.to_string(),
             }),
             Ok(None) => Err(self.error("UNAUTHORIZED", Some(MISSING_AUTH), None)),
-            Ok(Some(_)) | Err(()) => Err(self.error("UNAUTHORIZED", Some(MALFORMED_AUTH), None)),
+            Ok(Some(_)) | Err(_) => Err(self.error("UNAUTHORIZED", Some(MALFORMED_AUTH), None)),
         }
     }
 
