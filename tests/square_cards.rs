@@ -53,15 +53,19 @@ fn visa_card(e: &Expect, extra: Value) -> Value {
 }
 
 fn is_card_id(id: &str) -> bool {
-    id.strip_prefix("ccof:")
-        .is_some_and(|rest| (16..=24).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+    id.strip_prefix("ccof:").is_some_and(|rest| {
+        (16..=24).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 #[tokio::test]
 async fn a_minted_nonce_is_saved_once_listed_retrieved_refused_elsewhere_and_disabled() {
     let sb = start().await;
     let s = Seller::new(&sb, "sq-story-minted");
-    let amelia = id_of(&s.customer(json!({"given_name": "Amelia", "family_name": "Earhart"})).await);
+    let amelia = id_of(
+        &s.customer(json!({"given_name": "Amelia", "family_name": "Earhart"}))
+            .await,
+    );
 
     // The browser step: the test card becomes a nonce; the card number is never echoed.
     let minted = s.mint(visa()).await;
@@ -100,10 +104,17 @@ async fn a_minted_nonce_is_saved_once_listed_retrieved_refused_elsewhere_and_dis
     let listed = s.get(&format!("/v2/cards?customer_id={amelia}")).await;
     assert_eq!(listed.status, 200, "{:#}", listed.body);
     let full = &listed.body["cards"][0];
-    let fingerprint = full["fingerprint"].as_str().expect("fingerprint").to_string();
+    let fingerprint = full["fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_string();
     let merchant = full["merchant_id"].as_str().expect("merchant").to_string();
     assert_eq!(merchant.len(), 13);
-    assert!(merchant.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+    assert!(
+        merchant
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    );
     let expect = Expect {
         id: &card_id,
         customer_id: &amelia,
@@ -111,11 +122,17 @@ async fn a_minted_nonce_is_saved_once_listed_retrieved_refused_elsewhere_and_dis
         fingerprint: &fingerprint,
         merchant_id: &merchant,
     };
-    let card = visa_card(&expect, json!({"cardholder_name": "Amelia Earhart", "billing_address": address}));
+    let card = visa_card(
+        &expect,
+        json!({"cardholder_name": "Amelia Earhart", "billing_address": address}),
+    );
     assert_eq!(listed.body, json!({ "cards": [card] }));
 
     let retrieved = s.get(&format!("/v2/cards/{card_id}")).await;
-    assert_eq!((retrieved.status, &retrieved.body), (200, &json!({ "card": card })));
+    assert_eq!(
+        (retrieved.status, &retrieved.body),
+        (200, &json!({ "card": card }))
+    );
 
     // The nonce is spent: another customer cannot save it.
     let bob = id_of(&s.customer(json!({"given_name": "Bob"})).await);
@@ -129,17 +146,31 @@ async fn a_minted_nonce_is_saved_once_listed_retrieved_refused_elsewhere_and_dis
         )])
     );
 
-    let disabled = s.send(Method::POST, &format!("/v2/cards/{card_id}/disable"), None).await;
+    let disabled = s
+        .send(Method::POST, &format!("/v2/cards/{card_id}/disable"), None)
+        .await;
     let off = with(card.clone(), json!({"enabled": false, "version": 2}));
-    assert_eq!((disabled.status, &disabled.body), (200, &json!({ "card": off })));
+    assert_eq!(
+        (disabled.status, &disabled.body),
+        (200, &json!({ "card": off }))
+    );
     // Disabling twice is allowed and changes nothing.
-    let twice = s.send(Method::POST, &format!("/v2/cards/{card_id}/disable"), None).await;
+    let twice = s
+        .send(Method::POST, &format!("/v2/cards/{card_id}/disable"), None)
+        .await;
     assert_eq!((twice.status, &twice.body), (200, &json!({ "card": off })));
 
     let hidden = s.get(&format!("/v2/cards?customer_id={amelia}")).await;
     assert_eq!((hidden.status, &hidden.body), (200, &json!({})));
-    let shown = s.get(&format!("/v2/cards?customer_id={amelia}&include_disabled=true")).await;
-    assert_eq!((shown.status, &shown.body), (200, &json!({ "cards": [off] })));
+    let shown = s
+        .get(&format!(
+            "/v2/cards?customer_id={amelia}&include_disabled=true"
+        ))
+        .await;
+    assert_eq!(
+        (shown.status, &shown.body),
+        (200, &json!({ "cards": [off] }))
+    );
 }
 
 #[tokio::test]
@@ -162,7 +193,12 @@ async fn the_sandbox_ok_nonce_is_reusable_and_idempotent_per_customer() {
 
     // Square's sandbox nonce works for every customer, as the official SDKs' tests rely on.
     let bob = id_of(&s.customer(json!({"given_name": "Bob"})).await);
-    let bobs = s.save(&bob, json!({"card_nonce": OK_NONCE, "billing_address": {"postal_code": "94103"}})).await;
+    let bobs = s
+        .save(
+            &bob,
+            json!({"card_nonce": OK_NONCE, "billing_address": {"postal_code": "94103"}}),
+        )
+        .await;
     assert_eq!(bobs.status, 200, "{:#}", bobs.body);
     let bob_card = id_of(&bobs.body["card"]);
     assert_ne!(bob_card, card_id);
@@ -174,29 +210,54 @@ async fn the_sandbox_ok_nonce_is_reusable_and_idempotent_per_customer() {
         full["merchant_id"].as_str().unwrap_or_default().to_string(),
     );
     let card = visa_card(
-        &Expect { id: &card_id, customer_id: &amelia, exp: (12, year), fingerprint: &fingerprint, merchant_id: &merchant },
+        &Expect {
+            id: &card_id,
+            customer_id: &amelia,
+            exp: (12, year),
+            fingerprint: &fingerprint,
+            merchant_id: &merchant,
+        },
         json!({}),
     );
-    assert_eq!((listed.status, &listed.body), (200, &json!({ "cards": [card] })));
+    assert_eq!(
+        (listed.status, &listed.body),
+        (200, &json!({ "cards": [card] }))
+    );
 
     // One card number, one fingerprint, whichever customer saved it.
     let bobs_full = s.get(&format!("/v2/cards/{bob_card}")).await;
     assert_eq!(bobs_full.body["card"]["fingerprint"], json!(fingerprint));
 
     let retrieved = s.get(&format!("/v2/cards/{card_id}")).await;
-    assert_eq!((retrieved.status, &retrieved.body), (200, &json!({ "card": card })));
+    assert_eq!(
+        (retrieved.status, &retrieved.body),
+        (200, &json!({ "card": card }))
+    );
 
     // The sandbox nonces carry postal code 94103: another billing postal code fails AVS.
     let carol = id_of(&s.customer(json!({"given_name": "Carol"})).await);
-    let avs = s.save(&carol, json!({"card_nonce": OK_NONCE, "billing_address": {"postal_code": "10003"}})).await;
+    let avs = s
+        .save(
+            &carol,
+            json!({"card_nonce": OK_NONCE, "billing_address": {"postal_code": "10003"}}),
+        )
+        .await;
     assert_eq!(
         (avs.status, &avs.body),
-        (402, &errors(vec![err("PAYMENT_METHOD_ERROR", "VERIFY_AVS_FAILURE")]))
+        (
+            402,
+            &errors(vec![err("PAYMENT_METHOD_ERROR", "VERIFY_AVS_FAILURE")])
+        )
     );
 
-    let disabled = s.send(Method::POST, &format!("/v2/cards/{card_id}/disable"), None).await;
+    let disabled = s
+        .send(Method::POST, &format!("/v2/cards/{card_id}/disable"), None)
+        .await;
     let off = with(card, json!({"enabled": false, "version": 2}));
-    assert_eq!((disabled.status, &disabled.body), (200, &json!({ "card": off })));
+    assert_eq!(
+        (disabled.status, &disabled.body),
+        (200, &json!({ "card": off }))
+    );
 }
 
 #[tokio::test]
@@ -205,10 +266,34 @@ async fn each_rejected_sandbox_nonce_fails_with_its_card_on_file_error() {
     let s = Seller::new(&sb, "sq-rejected");
     let amelia = id_of(&s.customer(json!({"given_name": "Amelia"})).await);
     let cases = [
-        ("cnon:card-nonce-declined", 402, "PAYMENT_METHOD_ERROR", "CARD_DECLINED", None),
-        ("cnon:card-nonce-rejected-cvv", 402, "PAYMENT_METHOD_ERROR", "VERIFY_CVV_FAILURE", None),
-        ("cnon:card-nonce-rejected-postalcode", 402, "PAYMENT_METHOD_ERROR", "VERIFY_AVS_FAILURE", None),
-        ("cnon:card-nonce-rejected-expiration", 400, "PAYMENT_METHOD_ERROR", "INVALID_EXPIRATION", None),
+        (
+            "cnon:card-nonce-declined",
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "CARD_DECLINED",
+            None,
+        ),
+        (
+            "cnon:card-nonce-rejected-cvv",
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "VERIFY_CVV_FAILURE",
+            None,
+        ),
+        (
+            "cnon:card-nonce-rejected-postalcode",
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "VERIFY_AVS_FAILURE",
+            None,
+        ),
+        (
+            "cnon:card-nonce-rejected-expiration",
+            400,
+            "PAYMENT_METHOD_ERROR",
+            "INVALID_EXPIRATION",
+            None,
+        ),
         (
             "cnon:card-nonce-already-used",
             400,
@@ -227,10 +312,34 @@ async fn each_rejected_sandbox_nonce_fails_with_its_card_on_file_error() {
     }
     // The Cards API names a spent source its own way, and points at `source_id`.
     let cases = [
-        ("cnon:card-nonce-declined", 402, "PAYMENT_METHOD_ERROR", "CARD_DECLINED", None),
-        ("cnon:card-nonce-rejected-cvv", 402, "PAYMENT_METHOD_ERROR", "VERIFY_CVV_FAILURE", None),
-        ("cnon:card-nonce-rejected-postalcode", 402, "PAYMENT_METHOD_ERROR", "VERIFY_AVS_FAILURE", None),
-        ("cnon:card-nonce-rejected-expiration", 400, "PAYMENT_METHOD_ERROR", "INVALID_EXPIRATION", None),
+        (
+            "cnon:card-nonce-declined",
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "CARD_DECLINED",
+            None,
+        ),
+        (
+            "cnon:card-nonce-rejected-cvv",
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "VERIFY_CVV_FAILURE",
+            None,
+        ),
+        (
+            "cnon:card-nonce-rejected-postalcode",
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "VERIFY_AVS_FAILURE",
+            None,
+        ),
+        (
+            "cnon:card-nonce-rejected-expiration",
+            400,
+            "PAYMENT_METHOD_ERROR",
+            "INVALID_EXPIRATION",
+            None,
+        ),
         (
             "cnon:card-nonce-already-used",
             400,
@@ -265,18 +374,54 @@ async fn test_card_values_mint_fine_and_fail_when_saved() {
     let amelia = id_of(&s.customer(json!({"given_name": "Amelia"})).await);
     let card = |changes: Value| with(visa(), changes);
     let cases = [
-        (card(json!({"cvv": "911"})), 402, "PAYMENT_METHOD_ERROR", "VERIFY_CVV_FAILURE"),
-        (card(json!({"postal_code": "99999"})), 402, "PAYMENT_METHOD_ERROR", "VERIFY_AVS_FAILURE"),
-        (card(json!({"exp_month": 1, "exp_year": 2020})), 400, "PAYMENT_METHOD_ERROR", "CARD_EXPIRED"),
-        (card(json!({"exp_month": 1, "exp_year": 2040})), 400, "PAYMENT_METHOD_ERROR", "INVALID_EXPIRATION"),
-        (card(json!({"card_number": "4111111111111112"})), 400, "PAYMENT_METHOD_ERROR", "INVALID_CARD"),
-        (card(json!({"card_number": "4000000000000002"})), 402, "PAYMENT_METHOD_ERROR", "CARD_DECLINED"),
+        (
+            card(json!({"cvv": "911"})),
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "VERIFY_CVV_FAILURE",
+        ),
+        (
+            card(json!({"postal_code": "99999"})),
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "VERIFY_AVS_FAILURE",
+        ),
+        (
+            card(json!({"exp_month": 1, "exp_year": 2020})),
+            400,
+            "PAYMENT_METHOD_ERROR",
+            "CARD_EXPIRED",
+        ),
+        (
+            card(json!({"exp_month": 1, "exp_year": 2040})),
+            400,
+            "PAYMENT_METHOD_ERROR",
+            "INVALID_EXPIRATION",
+        ),
+        (
+            card(json!({"card_number": "4111111111111112"})),
+            400,
+            "PAYMENT_METHOD_ERROR",
+            "INVALID_CARD",
+        ),
+        (
+            card(json!({"card_number": "4000000000000002"})),
+            402,
+            "PAYMENT_METHOD_ERROR",
+            "CARD_DECLINED",
+        ),
     ];
     for (test_card, status, category, code) in cases {
         // Square reports the outcome when the nonce is used, not when the form makes it.
         let minted = s.mint(test_card.clone()).await;
-        let a = s.save(&amelia, json!({"card_nonce": minted["nonce"]})).await;
-        assert_eq!((a.status, &a.body), (status, &errors(vec![err(category, code)])), "{test_card}");
+        let a = s
+            .save(&amelia, json!({"card_nonce": minted["nonce"]}))
+            .await;
+        assert_eq!(
+            (a.status, &a.body),
+            (status, &errors(vec![err(category, code)])),
+            "{test_card}"
+        );
     }
 
     // UnionPay's test number fails Luhn and is still a good card.
@@ -287,28 +432,57 @@ async fn test_card_values_mint_fine_and_fail_when_saved() {
         unionpay["card"],
         json!({"card_brand": "CHINA_UNIONPAY", "last_4": "0000", "exp_month": 3, "exp_year": 2032, "bin": "622298"})
     );
-    let saved = s.save(&amelia, json!({"card_nonce": unionpay["nonce"], "billing_address": {"postal_code": "10003"}})).await;
+    let saved = s
+        .save(
+            &amelia,
+            json!({"card_nonce": unionpay["nonce"], "billing_address": {"postal_code": "10003"}}),
+        )
+        .await;
     let id = id_of(&saved.body["card"]);
     assert_eq!(
         (saved.status, &saved.body),
-        (200, &json!({"card": {"id": id, "card_brand": "CHINA_UNIONPAY", "last_4": "0000", "exp_month": 3, "exp_year": 2032, "billing_address": {"postal_code": "10003"}}}))
+        (
+            200,
+            &json!({"card": {"id": id, "card_brand": "CHINA_UNIONPAY", "last_4": "0000", "exp_month": 3, "exp_year": 2032, "billing_address": {"postal_code": "10003"}}})
+        )
     );
 
     // Unknown nonces and customers.
-    let unknown = s.save(&amelia, json!({"card_nonce": "cnon:never-minted"})).await;
+    let unknown = s
+        .save(&amelia, json!({"card_nonce": "cnon:never-minted"}))
+        .await;
     assert_eq!(
         (unknown.status, &unknown.body),
-        (404, &errors(vec![with(err("INVALID_REQUEST_ERROR", "NOT_FOUND"), json!({"detail": "Card nonce not found"}))]))
+        (
+            404,
+            &errors(vec![with(
+                err("INVALID_REQUEST_ERROR", "NOT_FOUND"),
+                json!({"detail": "Card nonce not found"})
+            )])
+        )
     );
-    let nobody = s.save("NOSUCHCUSTOMER", json!({"card_nonce": OK_NONCE})).await;
+    let nobody = s
+        .save("NOSUCHCUSTOMER", json!({"card_nonce": OK_NONCE}))
+        .await;
     assert_eq!(
         (nobody.status, &nobody.body),
-        (404, &errors(vec![with(err("INVALID_REQUEST_ERROR", "NOT_FOUND"), json!({"detail": "Customer with ID `NOSUCHCUSTOMER` not found."}))]))
+        (
+            404,
+            &errors(vec![with(
+                err("INVALID_REQUEST_ERROR", "NOT_FOUND"),
+                json!({"detail": "Customer with ID `NOSUCHCUSTOMER` not found."})
+            )])
+        )
     );
     let missing = s.save(&amelia, json!({"cardholder_name": "Amelia"})).await;
     assert_eq!(
         (missing.status, &missing.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "MISSING_REQUIRED_PARAMETER", "detail": "Field must be set", "field": "card_nonce"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "MISSING_REQUIRED_PARAMETER", "detail": "Field must be set", "field": "card_nonce"})
+            ])
+        )
     );
 }
 
@@ -321,15 +495,31 @@ async fn the_nonce_endpoint_needs_a_tenant_and_a_card() {
         no_tenant.body,
         json!({"error": {"status": 400, "message": "name the tenant: send its access token as `Authorization: Bearer <token>` or a `tenant` field"}})
     );
-    let bad = mint(&sb, Some("sq-mint"), json!({"card_number": "4111-xxxx", "exp_month": 1, "exp_year": 2030})).await;
+    let bad = mint(
+        &sb,
+        Some("sq-mint"),
+        json!({"card_number": "4111-xxxx", "exp_month": 1, "exp_year": 2030}),
+    )
+    .await;
     assert_eq!(
         (bad.status, &bad.body),
-        (400, &json!({"error": {"status": 400, "message": "`card_number` must be up to 19 digits (spaces and dashes allowed)"}}))
+        (
+            400,
+            &json!({"error": {"status": 400, "message": "`card_number` must be up to 19 digits (spaces and dashes allowed)"}})
+        )
     );
-    let month = mint(&sb, Some("sq-mint"), json!({"card_number": "4111111111111111", "exp_month": 13, "exp_year": 2030})).await;
+    let month = mint(
+        &sb,
+        Some("sq-mint"),
+        json!({"card_number": "4111111111111111", "exp_month": 13, "exp_year": 2030}),
+    )
+    .await;
     assert_eq!(
         (month.status, &month.body),
-        (400, &json!({"error": {"status": 400, "message": "`exp_month` must be between 1 and 12"}}))
+        (
+            400,
+            &json!({"error": {"status": 400, "message": "`exp_month` must be between 1 and 12"}})
+        )
     );
 
     // A `tenant` field names the seller when no token is sent.
@@ -337,7 +527,9 @@ async fn the_nonce_endpoint_needs_a_tenant_and_a_card() {
     assert_eq!(by_field.status, 200, "{:#}", by_field.body);
     let s = Seller::new(&sb, "sq-mint");
     let amelia = id_of(&s.customer(json!({"given_name": "Amelia"})).await);
-    let saved = s.save(&amelia, json!({"card_nonce": by_field.body["nonce"]})).await;
+    let saved = s
+        .save(&amelia, json!({"card_nonce": by_field.body["nonce"]}))
+        .await;
     assert_eq!(saved.status, 200, "{:#}", saved.body);
 }
 
@@ -350,39 +542,76 @@ async fn nonces_expire_with_the_sandbox_clock_and_the_lifetime_is_a_setting() {
     // Default lifetime: a day.
     let day_old = s.mint(visa()).await;
     sb.sandbox.advance_clock(Duration::from_secs(24 * 3600 + 1));
-    let expired = s.save(&amelia, json!({"card_nonce": day_old["nonce"]})).await;
+    let expired = s
+        .save(&amelia, json!({"card_nonce": day_old["nonce"]}))
+        .await;
     assert_eq!(
         (expired.status, &expired.body),
-        (400, &errors(vec![with(err("INVALID_REQUEST_ERROR", "CARD_TOKEN_EXPIRED"), json!({"detail": "Card nonce expired; please request new nonce."}))]))
+        (
+            400,
+            &errors(vec![with(
+                err("INVALID_REQUEST_ERROR", "CARD_TOKEN_EXPIRED"),
+                json!({"detail": "Card nonce expired; please request new nonce."})
+            )])
+        )
     );
     let via_cards = s
         .post("/v2/cards", json!({"idempotency_key": "expired-1", "source_id": day_old["nonce"], "card": {"customer_id": amelia}}))
         .await;
     assert_eq!(
         (via_cards.status, &via_cards.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "SOURCE_EXPIRED", "detail": "The provided source id has expired.", "field": "source_id"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "SOURCE_EXPIRED", "detail": "The provided source id has expired.", "field": "source_id"})
+            ])
+        )
     );
 
     let set = sb
-        .send(Method::POST, "/__sandbox/square/settings", &[], Some(json!({"nonce_ttl_seconds": 60})))
+        .send(
+            Method::POST,
+            "/__sandbox/square/settings",
+            &[],
+            Some(json!({"nonce_ttl_seconds": 60})),
+        )
         .await;
     assert_eq!(
         (set.status, &set.body),
-        (200, &json!({"provider": "square", "settings": {"nonce_ttl_seconds": 60}}))
+        (
+            200,
+            &json!({"provider": "square", "settings": {"nonce_ttl_seconds": 60}})
+        )
     );
     let refused = sb
-        .send(Method::POST, "/__sandbox/square/settings", &[], Some(json!({"nonce_ttl_seconds": 0})))
+        .send(
+            Method::POST,
+            "/__sandbox/square/settings",
+            &[],
+            Some(json!({"nonce_ttl_seconds": 0})),
+        )
         .await;
     assert_eq!(
         (refused.status, &refused.body),
-        (400, &json!({"error": {"status": 400, "message": "nonce_ttl_seconds must be a positive integer"}}))
+        (
+            400,
+            &json!({"error": {"status": 400, "message": "nonce_ttl_seconds must be a positive integer"}})
+        )
     );
     let unknown = sb
-        .send(Method::POST, "/__sandbox/square/settings", &[], Some(json!({"nonce_ttl": 5})))
+        .send(
+            Method::POST,
+            "/__sandbox/square/settings",
+            &[],
+            Some(json!({"nonce_ttl": 5})),
+        )
         .await;
     assert_eq!(
         (unknown.status, &unknown.body),
-        (400, &json!({"error": {"status": 400, "message": "square has no setting `nonce_ttl` (known: nonce_ttl_seconds)"}}))
+        (
+            400,
+            &json!({"error": {"status": 400, "message": "square has no setting `nonce_ttl` (known: nonce_ttl_seconds)"}})
+        )
     );
 
     let short = s.mint(visa()).await;
@@ -434,30 +663,70 @@ async fn create_card_replays_a_key_refuses_its_reuse_and_creates_once_under_conc
     let replay = s.post("/v2/cards", body).await;
     assert_eq!((replay.status, &replay.body), (200, &first.body));
 
-    let reused = s.post("/v2/cards", create_card_body("key-1", &minted["nonce"], &amelia, "user-2")).await;
+    let reused = s
+        .post(
+            "/v2/cards",
+            create_card_body("key-1", &minted["nonce"], &amelia, "user-2"),
+        )
+        .await;
     assert_eq!(
         (reused.status, &reused.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "IDEMPOTENCY_KEY_REUSED",
-            "detail": "The idempotency key can only be retried with the same request data.", "field": "idempotency_key"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "IDEMPOTENCY_KEY_REUSED",
+            "detail": "The idempotency key can only be retried with the same request data.", "field": "idempotency_key"})
+            ])
+        )
     );
     // A new key cannot spend the nonce twice.
-    let spent = s.post("/v2/cards", create_card_body("key-2", &minted["nonce"], &amelia, "user-1")).await;
+    let spent = s
+        .post(
+            "/v2/cards",
+            create_card_body("key-2", &minted["nonce"], &amelia, "user-1"),
+        )
+        .await;
     assert_eq!(
         (spent.status, &spent.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "SOURCE_USED",
-            "detail": "The provided source id was already used to create a card.", "field": "source_id"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "SOURCE_USED",
+            "detail": "The provided source id was already used to create a card.", "field": "source_id"})
+            ])
+        )
     );
-    let stranger = s.post("/v2/cards", create_card_body("key-3", &json!(OK_NONCE), "NOBODY", "x")).await;
+    let stranger = s
+        .post(
+            "/v2/cards",
+            create_card_body("key-3", &json!(OK_NONCE), "NOBODY", "x"),
+        )
+        .await;
     assert_eq!(
         (stranger.status, &stranger.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "CUSTOMER_NOT_FOUND",
-            "detail": "Customer not found.", "field": "card.customer_id"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "CUSTOMER_NOT_FOUND",
+            "detail": "Customer not found.", "field": "card.customer_id"})
+            ])
+        )
     );
-    let unknown = s.post("/v2/cards", create_card_body("key-4", &json!("cnon:nothing"), &amelia, "x")).await;
+    let unknown = s
+        .post(
+            "/v2/cards",
+            create_card_body("key-4", &json!("cnon:nothing"), &amelia, "x"),
+        )
+        .await;
     assert_eq!(
         (unknown.status, &unknown.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "INVALID_CARD_DATA",
-            "detail": "Invalid card data.", "field": "source_id"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "INVALID_CARD_DATA",
+            "detail": "Invalid card data.", "field": "source_id"})
+            ])
+        )
     );
 
     // Twenty clients retry one request at once: one card.
@@ -479,8 +748,15 @@ async fn create_card_replays_a_key_refuses_its_reuse_and_creates_once_under_conc
         bodies.push(answer.body);
     }
     assert!(bodies.iter().all(|b| b == &bodies[0]));
-    let listed = s.get(&format!("/v2/cards?customer_id={amelia}&reference_id=user-9")).await;
-    assert_eq!((listed.status, &listed.body), (200, &json!({"cards": [bodies[0]["card"]]})));
+    let listed = s
+        .get(&format!(
+            "/v2/cards?customer_id={amelia}&reference_id=user-9"
+        ))
+        .await;
+    assert_eq!(
+        (listed.status, &listed.body),
+        (200, &json!({"cards": [bodies[0]["card"]]}))
+    );
 }
 
 #[tokio::test]
@@ -497,7 +773,10 @@ async fn sixty_cards_come_back_in_pages_of_twenty_five() {
         ids.push(id_of(&a.body["card"]));
     }
     let page_ids = |body: &Value| -> Vec<String> {
-        body["cards"].as_array().map(|a| a.iter().map(id_of).collect()).unwrap_or_default()
+        body["cards"]
+            .as_array()
+            .map(|a| a.iter().map(id_of).collect())
+            .unwrap_or_default()
     };
     let first = s.get("/v2/cards").await;
     assert_eq!(first.status, 200);
@@ -506,7 +785,10 @@ async fn sixty_cards_come_back_in_pages_of_twenty_five() {
     assert_eq!(first.body.as_object().map(|o| o.len()), Some(2));
     let second = s.get(&format!("/v2/cards?cursor={cursor}")).await;
     assert_eq!(page_ids(&second.body), ids[25..50].to_vec());
-    let cursor = second.body["cursor"].as_str().expect("a cursor").to_string();
+    let cursor = second.body["cursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_string();
     let last = s.get(&format!("/v2/cards?cursor={cursor}")).await;
     assert_eq!(page_ids(&last.body), ids[50..].to_vec());
     assert_eq!(last.body.get("cursor"), None);
@@ -520,8 +802,13 @@ async fn sixty_cards_come_back_in_pages_of_twenty_five() {
     let bad = s.get("/v2/cards?cursor=nonsense").await;
     assert_eq!(
         (bad.status, &bad.body),
-        (400, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "INVALID_CURSOR",
-            "detail": "The pagination cursor included in the request is invalid.", "field": "cursor"})]))
+        (
+            400,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "INVALID_CURSOR",
+            "detail": "The pagination cursor included in the request is invalid.", "field": "cursor"})
+            ])
+        )
     );
 }
 
@@ -532,19 +819,31 @@ async fn sellers_never_see_each_others_customers_cards_or_nonces() {
     let b = Seller::new(&sb, "sq-tenant-b");
     let amelia = id_of(&a.customer(json!({"given_name": "Amelia"})).await);
     let minted = a.mint(visa()).await;
-    let card = a.save(&amelia, json!({"card_nonce": minted["nonce"]})).await;
+    let card = a
+        .save(&amelia, json!({"card_nonce": minted["nonce"]}))
+        .await;
     let card_id = id_of(&card.body["card"]);
 
     let customer = b.get(&format!("/v2/customers/{amelia}")).await;
     assert_eq!(
         (customer.status, &customer.body),
-        (404, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND",
-            "detail": format!("Customer with ID `{amelia}` not found.")})]))
+        (
+            404,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND",
+            "detail": format!("Customer with ID `{amelia}` not found.")})
+            ])
+        )
     );
     let retrieved = b.get(&format!("/v2/cards/{card_id}")).await;
     assert_eq!(
         (retrieved.status, &retrieved.body),
-        (404, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Card on file not found"})]))
+        (
+            404,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Card on file not found"})
+            ])
+        )
     );
     let listed = b.get("/v2/cards").await;
     assert_eq!((listed.status, &listed.body), (200, &json!({})));
@@ -554,12 +853,25 @@ async fn sellers_never_see_each_others_customers_cards_or_nonces() {
     let nonce = b.save(&bob, json!({"card_nonce": minted["nonce"]})).await;
     assert_eq!(
         (nonce.status, &nonce.body),
-        (404, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Card nonce not found"})]))
+        (
+            404,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Card nonce not found"})
+            ])
+        )
     );
     // Each seller has its own merchant id.
-    let ok = b.post("/v2/cards", json!({"idempotency_key": "k", "source_id": OK_NONCE, "card": {"customer_id": bob}})).await;
+    let ok = b
+        .post(
+            "/v2/cards",
+            json!({"idempotency_key": "k", "source_id": OK_NONCE, "card": {"customer_id": bob}}),
+        )
+        .await;
     let theirs = a.get(&format!("/v2/cards/{card_id}")).await;
-    assert_ne!(ok.body["card"]["merchant_id"], theirs.body["card"]["merchant_id"]);
+    assert_ne!(
+        ok.body["card"]["merchant_id"],
+        theirs.body["card"]["merchant_id"]
+    );
 }
 
 #[tokio::test]
@@ -576,7 +888,12 @@ async fn deleting_a_customer_card_takes_it_off_file() {
     let again = s.send(Method::DELETE, &path, None).await;
     assert_eq!(
         (again.status, &again.body),
-        (404, &errors(vec![json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Card on file not found"})]))
+        (
+            404,
+            &errors(vec![
+                json!({"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND", "detail": "Card on file not found"})
+            ])
+        )
     );
     let listed = s.get(&format!("/v2/cards?customer_id={amelia}")).await;
     assert_eq!((listed.status, &listed.body), (200, &json!({})));

@@ -119,7 +119,7 @@ impl Official {
         let op = self
             .ops
             .iter()
-            .filter(|op| &op.method == method && op.segments.len() == segments.len())
+            .filter(|op| op.method == *method && op.segments.len() == segments.len())
             .filter(|op| {
                 op.segments
                     .iter()
@@ -244,8 +244,13 @@ pub async fn mint(sb: &TestSandbox, token: Option<&str>, card: Value) -> Answer 
         .as_deref()
         .map(|a| vec![("authorization", a)])
         .unwrap_or_default();
-    sb.send(Method::POST, "/__sandbox/square/nonces", &headers, Some(card))
-        .await
+    sb.send(
+        Method::POST,
+        "/__sandbox/square/nonces",
+        &headers,
+        Some(card),
+    )
+    .await
 }
 
 /// A Visa test card in the shape the nonce endpoint takes.

@@ -80,12 +80,12 @@ struct Save<'a> {
 fn save(sq: &Square, state: &mut TenantState, via: Via, save: Save) -> Result<String, Reply> {
     let now = sq.env.clock.now_ms();
     let per_nonce = via == Via::CustomerCard;
-    let (card, minted) =
-        match nonces::resolve(state, save.nonce, save.customer_id, per_nonce, now) {
-            Ok(Resolved::Saved(id)) => return Ok(id),
-            Ok(Resolved::Fresh { card, minted }) => (card, minted),
-            Err(problem) => return Err(refused(sq, via, problem)),
-        };
+    let (card, minted) = match nonces::resolve(state, save.nonce, save.customer_id, per_nonce, now)
+    {
+        Ok(Resolved::Saved(id)) => return Ok(id),
+        Ok(Resolved::Fresh { card, minted }) => (card, minted),
+        Err(problem) => return Err(refused(sq, via, problem)),
+    };
     if postal_mismatch(&card, save.billing_address.as_ref()) {
         return Err(refused(sq, via, Problem::Refused(Outcome::AvsFailure)));
     }
@@ -212,7 +212,9 @@ pub fn create(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
             };
             match save(sq, state, Via::CardsApi, request) {
                 Ok(id) => match state.card(&id) {
-                    Some(card) => Reply::json(200, json!({ "card": render::card(card, &merchant) })),
+                    Some(card) => {
+                        Reply::json(200, json!({ "card": render::card(card, &merchant) }))
+                    }
                     None => sq.error("INTERNAL_SERVER_ERROR", None, None),
                 },
                 Err(reply) => reply,
@@ -281,14 +283,15 @@ pub fn retrieve(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
 pub fn disable(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let id = call.param("card_id");
     let merchant = sq.merchant_id(tenant);
-    sq.tenants.with(&tenant.key, |state| match state.card_mut(id) {
-        Some(card) => {
-            if card.enabled {
-                card.enabled = false;
-                card.version += 1;
+    sq.tenants
+        .with(&tenant.key, |state| match state.card_mut(id) {
+            Some(card) => {
+                if card.enabled {
+                    card.enabled = false;
+                    card.version += 1;
+                }
+                Reply::json(200, json!({ "card": render::card(card, &merchant) }))
             }
-            Reply::json(200, json!({ "card": render::card(card, &merchant) }))
-        }
-        None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
-    })
+            None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
+        })
 }

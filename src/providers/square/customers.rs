@@ -167,10 +167,11 @@ pub fn create(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
 
 pub fn retrieve(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let id = call.param("customer_id");
-    sq.tenants.with(&tenant.key, |state| match state.customer(id) {
-        Some(c) => one(sq, call, state, c),
-        None => not_found(sq, id),
-    })
+    sq.tenants
+        .with(&tenant.key, |state| match state.customer(id) {
+            Some(c) => one(sq, call, state, c),
+            None => not_found(sq, id),
+        })
 }
 
 fn version_conflict(sq: &Square, sent: i64, current: i64) -> Reply {
@@ -217,7 +218,10 @@ pub fn update(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
 
 pub fn delete(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let id = call.param("customer_id");
-    let sent_version = call.query.get("version").and_then(|v| v.parse::<i64>().ok());
+    let sent_version = call
+        .query
+        .get("version")
+        .and_then(|v| v.parse::<i64>().ok());
     sq.tenants.with(&tenant.key, |state| {
         let Some(pos) = state.customers.iter().position(|c| c.id == id) else {
             return not_found(sq, id);

@@ -293,3 +293,92 @@ impl Provider for Square {
         reply.headers.push(("square-version".into(), version));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn square() -> Square {
+        Square::new(Arc::new(Env::new(Some(7))))
+    }
+
+    #[test]
+    fn a_brief_seed_imports_and_exports_with_defaults() {
+        let sq = square();
+        sq.import(
+            "seller",
+            &json!({"customers": [{"id": "JDKYHBWT1D4F8MFH63DBMEN8Y4", "given_name": "Amelia"}]}),
+        )
+        .expect("imports");
+        let exported = sq.export("seller").expect("exported");
+        let customer = &exported["customers"][0];
+        assert_eq!(customer["id"], json!("JDKYHBWT1D4F8MFH63DBMEN8Y4"));
+        assert_eq!(customer["given_name"], json!("Amelia"));
+        assert_eq!(customer["version"], json!(0));
+        assert_eq!(customer["creation_source"], json!("THIRD_PARTY"));
+        assert_eq!(
+            customer["preferences"],
+            json!({"email_unsubscribed": false})
+        );
+        assert_eq!(customer["created_at"], customer["updated_at"]);
+        assert_eq!(exported["cards"], json!([]));
+        assert_eq!(sq.tenants(), vec!["seller".to_string()]);
+    }
+
+    #[test]
+    fn an_export_imports_back_to_the_same_state() {
+        let sq = square();
+        let state = json!({
+            "customers": [{"id": "C1", "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-02T00:00:00.000Z",
+                "version": 3, "creation_source": "THIRD_PARTY", "preferences": {"email_unsubscribed": true},
+                "given_name": "Amelia", "address": {"postal_code": "94103"}, "group_ids": ["G1"]}],
+            "cards": [{"id": "ccof:abcdefghijklmnopqrs", "customer_id": "C1", "card_brand": "VISA", "last_4": "1111",
+                "bin": "411111", "exp_month": 11, "exp_year": 2031, "fingerprint": "sq-1-x", "enabled": false,
+                "card_type": "CREDIT", "prepaid_type": "NOT_PREPAID", "version": 2, "created_at": "2026-01-01T00:00:00.000Z",
+                "nonce": "cnon:card-nonce-ok"}],
+            "nonces": [{"nonce": "cnon:CA4SEx", "card_brand": "VISA", "last_4": "1111", "bin": "411111",
+                "fingerprint": "sq-1-x", "exp_month": 11, "exp_year": 2031, "postal_code": "94103", "outcome": "cvv_failure",
+                "created_at_ms": 1, "expires_at_ms": 2, "used": {"customer_id": "C1", "card_id": "ccof:abcdefghijklmnopqrs"}}]
+        });
+        sq.import("seller", &state).expect("imports");
+        let exported = sq.export("seller").expect("exported");
+        assert_eq!(exported, state);
+        let again = square();
+        again.import("other", &exported).expect("re-imports");
+        assert_eq!(again.export("other"), Some(state));
+    }
+
+    #[test]
+    fn an_import_names_what_it_cannot_read_and_changes_nothing() {
+        let sq = square();
+        let err = sq
+            .import("seller", &json!({"customers": [{"id": "C1", "cards": []}]}))
+            .expect_err("refused");
+        assert_eq!(err, "customers[0].cards is not a customer field");
+        let err = sq
+            .import(
+                "seller",
+                &json!({"cards": [{"id": "ccof:x", "pan": "4111111111111111"}]}),
+            )
+            .expect_err("refused");
+        assert!(
+            err.starts_with("square state at `cards[0].pan`: unknown field `pan`"),
+            "{err}"
+        );
+        assert!(sq.tenants().is_empty());
+        sq.reset(None);
+    }
+
+    #[test]
+    fn settings_are_checked_before_they_apply() {
+        let sq = square();
+        assert_eq!(
+            sq.configure(&json!({"nonce_ttl_seconds": 5, "other": 1})),
+            Err("square has no setting `other` (known: nonce_ttl_seconds)".into())
+        );
+        assert_eq!(sq.nonce_ttl_seconds(), DEFAULT_NONCE_TTL_SECONDS);
+        assert_eq!(sq.configure(&json!({"nonce_ttl_seconds": 5})), Ok(()));
+        assert_eq!(sq.nonce_ttl_seconds(), 5);
+    }
+}

@@ -53,12 +53,16 @@ pub fn luhn(digits: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Square's `CardBrand` for a card number, from its leading digits.
 pub fn brand(pan: &str) -> &'static str {
-    let prefix = |n: usize| pan.get(..n).and_then(|p| p.parse::<u32>().ok()).unwrap_or(0);
+    let prefix = |n: usize| {
+        pan.get(..n)
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
     match () {
         _ if pan.starts_with("7783") => "SQUARE_GIFT_CARD",
         _ if pan.starts_with('4') => "VISA",
@@ -69,9 +73,7 @@ pub fn brand(pan: &str) -> &'static str {
         }
         _ if (3528..=3589).contains(&prefix(4)) => "JCB",
         _ if prefix(2) == 62 => "CHINA_UNIONPAY",
-        _ if prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)) => {
-            "DISCOVER"
-        }
+        _ if prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)) => "DISCOVER",
         _ => "OTHER_BRAND",
     }
 }
