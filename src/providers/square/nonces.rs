@@ -9,6 +9,9 @@ use crate::providers::{AdminCall, admin_error, bearer_token};
 use crate::reply::Reply;
 use serde_json::{Value, json};
 
+/// How many minted nonces one tenant keeps; the oldest is forgotten first.
+const MAX_NONCES_PER_TENANT: usize = 10_000;
+
 /// The card a nonce stands for, without its number.
 #[derive(Debug, Clone)]
 pub struct NonceCard {
@@ -231,6 +234,12 @@ fn mint_for(sq: &Square, tenant: &str, body: &Value) -> Result<Value, String> {
         },
         "expires_at": time::rfc3339(nonce.expires_at_ms),
     });
-    sq.tenants.with(tenant, |state| state.nonces.push(nonce));
+    sq.tenants.with(tenant, |state| {
+        // Bounded, so a long-running sandbox minting in a loop does not grow without end.
+        if state.nonces.len() >= MAX_NONCES_PER_TENANT {
+            state.nonces.remove(0);
+        }
+        state.nonces.push(nonce)
+    });
     Ok(answer)
 }
