@@ -1,12 +1,39 @@
 //! paysandbox: a local sandbox for the card-on-file APIs of Mercado Pago, Square and Eximpe.
 //!
-//! The binary is the usual way in; this library lets Rust tests start a sandbox in-process:
+//! The binary is the usual way in; this library starts the same sandbox inside a Rust test,
+//! on a free port, with its own state — many can run in one process:
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), paysandbox::StartError> {
-//! let sandbox = paysandbox::Sandbox::builder().strict(true).start().await?;
-//! let base = sandbox.url(); // e.g. http://127.0.0.1:41234
-//! # let _ = base;
+//! ```
+//! use paysandbox::Sandbox;
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::builder().strict(true).seed(7).start().await?;
+//!
+//! // Point the code under test at `sandbox.url()` instead of the provider.
+//! let answer = reqwest::Client::new()
+//!     .post(format!("{}/pg/tokens/", sandbox.url()))
+//!     .header("X-Client-ID", "shop-1")
+//!     .header("X-Client-Secret", "s3cret")
+//!     .header("X-API-Version", "1.0.0")
+//!     .json(&serde_json::json!({
+//!         "identifier": "USER_1", "card_number": "4111111111111111", "cardholder_name": "Ana",
+//!         "expiry_month": 12, "expiry_year": 2030, "network": "visa", "card_type": "credit_card"
+//!     }))
+//!     .send()
+//!     .await?;
+//! assert_eq!(answer.status(), 200);
+//!
+//! // See what was sent (card numbers masked), move time, start over.
+//! let saved = sandbox.journal(&paysandbox::journal::Filter {
+//!     operation: Some("saveCardToken".into()),
+//!     ..Default::default()
+//! });
+//! assert_eq!(saved.len(), 1);
+//! sandbox.advance_clock(Duration::from_secs(3600));
+//! sandbox.reset();
+//! sandbox.shutdown().await; // also happens when the handle is dropped
 //! # Ok(()) }
 //! ```
 

@@ -204,7 +204,7 @@ fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply
 /// Eximpe tenants are `<client id>/<merchant id>`; a bare client id means no merchant.
 fn tenant_key(provider: &str, tenant: &str) -> String {
     if provider == crate::providers::eximpe::NAME && !tenant.contains('/') {
-        format!("{tenant}/")
+        crate::providers::eximpe::tenant_key(tenant, "")
     } else {
         tenant.to_string()
     }
@@ -307,4 +307,47 @@ fn clock_state(app: &App, tenant: Option<&str>) -> Reply {
             "tenant": tenant.map(crate::mask::mask_secret),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn app(token: Option<&str>) -> App {
+        let config = Config {
+            admin_token: token.map(str::to_string),
+            ..Config::default()
+        };
+        crate::build_app(config).expect("embedded specs load").0
+    }
+
+    fn peer(ip: &str) -> Option<SocketAddr> {
+        Some(SocketAddr::new(ip.parse().expect("ip"), 40000))
+    }
+
+    #[test]
+    fn only_loopback_peers_reach_the_admin_api_by_default() {
+        let app = app(None);
+        let none = HeaderMap::new();
+        assert!(allowed(&app, peer("127.0.0.1"), &none));
+        assert!(allowed(&app, peer("::1"), &none));
+        assert!(allowed(&app, peer("::ffff:127.0.0.1"), &none));
+        assert!(!allowed(&app, peer("10.1.2.3"), &none));
+        assert!(!allowed(&app, peer("::ffff:192.168.1.9"), &none));
+    }
+
+    #[test]
+    fn an_admin_token_opens_the_admin_api_to_other_peers() {
+        let app = app(Some("let-me-in"));
+        let mut headers = HeaderMap::new();
+        assert!(!allowed(&app, peer("10.1.2.3"), &headers));
+        headers.insert("x-sandbox-admin-token", "wrong".parse().expect("header"));
+        assert!(!allowed(&app, peer("10.1.2.3"), &headers));
+        headers.insert(
+            "x-sandbox-admin-token",
+            "let-me-in".parse().expect("header"),
+        );
+        assert!(allowed(&app, peer("10.1.2.3"), &headers));
+    }
 }

@@ -2,15 +2,32 @@
 //!
 //! Envelopes (both `success: false`): `validation_error` with every field error at once, in
 //! Django REST Framework's wording, and the coded `{code, message, details}` form.
+//!
+//! Tenants are the client id plus the sub-merchant id (`X-Merchant-ID`, PSP clients). The
+//! accepted credentials, the clients without permission and the default API version are
+//! settings (see `settings.rs`, also reachable through `admin.rs`).
 
+mod admin;
+mod calendar;
+mod cards;
+mod digest;
 mod errors;
+mod handlers;
+mod save;
+mod settings;
+mod state;
+mod version;
 
-use super::{Call, Provider, Tenant};
+use super::{AdminCall, Call, Provider, Tenant};
 use crate::env::Env;
 use crate::problem::{BodyProblem, FieldError};
 use crate::reply::Reply;
 use crate::spec::Operation;
+use crate::state::Tenants;
 use hyper::Method;
+use parking_lot::RwLock;
+use serde_json::Value;
+use settings::{Access, Settings};
 use std::sync::Arc;
 
 pub use errors::Catalogue;
@@ -18,9 +35,17 @@ pub use errors::Catalogue;
 pub const NAME: &str = "eximpe";
 
 pub struct Eximpe {
-    #[allow(dead_code)]
     env: Arc<Env>,
     errors: Catalogue,
+    settings: RwLock<Settings>,
+    state: Tenants<state::TenantState>,
+}
+
+/// The tenant key of a client (and sub-merchant). The parts are escaped so that no client id
+/// containing the separator can reach another client's cards.
+pub fn tenant_key(client_id: &str, merchant_id: &str) -> String {
+    let escape = |s: &str| s.replace('%', "%25").replace('/', "%2F");
+    format!("{}/{}", escape(client_id), escape(merchant_id))
 }
 
 impl Eximpe {
@@ -28,6 +53,8 @@ impl Eximpe {
         Eximpe {
             env,
             errors: Catalogue::load(),
+            settings: RwLock::new(Settings::default()),
+            state: Tenants::default(),
         }
     }
 
@@ -42,29 +69,47 @@ impl Provider for Eximpe {
     }
 
     fn authenticate(&self, call: &Call) -> Result<Tenant, Reply> {
-        let id = call
-            .header("x-client-id")
-            .map(str::trim)
-            .filter(|v| !v.is_empty());
-        let secret = call
-            .header("x-client-secret")
-            .map(str::trim)
-            .filter(|v| !v.is_empty());
-        let (Some(id), Some(_secret)) = (id, secret) else {
+        let present = |name: &str| call.header(name).map(str::trim).filter(|v| !v.is_empty());
+        let (Some(id), Some(secret)) = (present("x-client-id"), present("x-client-secret")) else {
             return Err(self.error("ERR_AUTH_000"));
         };
+        match self.settings.read().access(id, secret) {
+            Access::Granted => {}
+            Access::InvalidCredentials => return Err(self.error("invalid_credentials")),
+            Access::Forbidden => return Err(self.error("ERR_AUTH_001")),
+        }
         // PSP clients act for a sub-merchant; each sub-merchant's cards are its own.
         let merchant = call
             .header("x-merchant-id")
             .map(str::trim)
             .unwrap_or_default();
         Ok(Tenant {
-            key: format!("{id}/{merchant}"),
+            key: tenant_key(id, merchant),
         })
     }
 
-    fn invalid(&self, _call: &Call, errors: &[FieldError]) -> Reply {
-        errors::render_invalid(errors)
+    fn invalid(&self, call: &Call, errors: &[FieldError]) -> Reply {
+        let version = match self.version(call) {
+            Ok(v) => v,
+            Err(reply) => return reply,
+        };
+        let schema = save::from_schema(errors);
+        let problems = if call.op.id == "saveCardToken" {
+            match save::check(
+                call.body,
+                version,
+                self.today(),
+                schema,
+                &call.op.body_fields,
+            ) {
+                Err(problems) => problems,
+                // Unreachable with schema problems present; never answer success from here.
+                Ok(_) => return errors::render_invalid(errors),
+            }
+        } else {
+            save::order(schema, &call.op.body_fields)
+        };
+        handlers::problems_reply(problems)
     }
 
     fn unreadable(&self, _op: Option<&Operation>, problem: &BodyProblem) -> Reply {
@@ -103,7 +148,90 @@ impl Provider for Eximpe {
         self.errors.codes()
     }
 
-    fn handle(&self, _call: &Call, _tenant: &Tenant) -> Option<Reply> {
-        None
+    fn handle(&self, call: &Call, tenant: &Tenant) -> Option<Reply> {
+        let version = match self.version(call) {
+            Ok(v) => v,
+            Err(reply) => return Some(reply),
+        };
+        match call.op.id.as_str() {
+            "saveCardToken" => Some(self.save(call, tenant, version)),
+            "listCardTokens" => Some(self.list(call, tenant, version)),
+            "deleteCardToken" | "deleteCardTokenByDelete" => Some(self.delete(call, tenant)),
+            _ => None,
+        }
+    }
+
+    fn admin(&self, call: &AdminCall) -> Option<Reply> {
+        self.serve_admin(call)
+    }
+
+    fn configure(&self, settings: &Value) -> Result<(), String> {
+        self.settings.write().apply(settings)
+    }
+
+    fn reset(&self, tenant: Option<&str>) {
+        self.state.reset(tenant);
+    }
+
+    fn tenants(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .state
+            .keys()
+            .into_iter()
+            .filter(|k| {
+                self.state
+                    .existing(k)
+                    .is_some_and(|t| !t.lock().cards.is_empty())
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn export(&self, tenant: &str) -> Option<Value> {
+        self.state.existing(tenant).map(|t| t.lock().export())
+    }
+
+    fn import(&self, tenant: &str, state: &Value) -> Result<(), String> {
+        self.state.with(tenant, |t| t.import(state, &self.env))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tenant_keys_cannot_be_forged_with_the_separator() {
+        assert_ne!(tenant_key("a/b", ""), tenant_key("a", "b/"));
+        assert_eq!(tenant_key("client", "m1"), "client/m1");
+    }
+
+    #[test]
+    fn state_round_trips_through_export_and_import() {
+        let p = Eximpe::new(Arc::new(Env::new(Some(3))));
+        let key = tenant_key("client", "");
+        p.import(
+            &key,
+            &json!({"cards": [{"card_token": "c8a28bca2021ead49124", "identifier": "USER_1",
+                               "card_number": "378282246310005", "card_type": "credit_card"}]}),
+        )
+        .unwrap();
+        assert_eq!(p.tenants(), vec![key.clone()]);
+        let dump = p.export(&key).unwrap();
+        assert_eq!(dump["cards"][0]["network"], "AMEX");
+        assert_eq!(dump["cards"][0]["card_type"], "CREDIT");
+        assert_eq!(dump["cards"][0]["first_six"], "378282");
+        assert!(!dump.to_string().contains("378282246310005"));
+
+        let other = Eximpe::new(Arc::new(Env::new(Some(4))));
+        other.import(&key, &dump).unwrap();
+        assert_eq!(other.export(&key), Some(dump));
+
+        p.reset(Some(&key));
+        assert!(p.tenants().is_empty());
+        assert_eq!(p.export(&key), None);
+        assert!(p.import(&key, &json!({"customers": []})).is_err());
     }
 }

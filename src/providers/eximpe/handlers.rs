@@ -1,0 +1,176 @@
+//! The stateful answers: save, list and delete card tokens.
+
+use super::Eximpe;
+use super::calendar;
+use super::digest;
+use super::errors;
+use super::save::{self, Problem};
+use super::state::{self, SavedCard};
+use super::version::{self, ApiVersion};
+use crate::providers::{Call, Tenant};
+use crate::reply::Reply;
+use serde_json::{Value, json};
+
+/// A 400 validation answer from ordered problems.
+pub fn problems_reply(problems: Vec<Problem>) -> Reply {
+    errors::validation(
+        problems
+            .into_iter()
+            .map(|p| ("invalid".to_string(), p.detail, p.attr))
+            .collect(),
+    )
+}
+
+impl Eximpe {
+    /// The version this request is served in, or the answer for an unsupported one.
+    pub(super) fn version(&self, call: &Call) -> Result<ApiVersion, Reply> {
+        let default = self.settings.read().default_version();
+        ApiVersion::resolve(call.header(version::HEADER), default).map_err(|sent| {
+            problems_reply(vec![Problem {
+                attr: version::HEADER.to_string(),
+                detail: ApiVersion::unsupported(&sent),
+            }])
+        })
+    }
+
+    pub(super) fn today(&self) -> (i64, u32) {
+        calendar::year_month(self.env.clock.now_ms())
+    }
+
+    pub(super) fn save(&self, call: &Call, tenant: &Tenant, version: ApiVersion) -> Reply {
+        let card = match save::check(
+            call.body,
+            version,
+            self.today(),
+            Vec::new(),
+            &call.op.body_fields,
+        ) {
+            Ok(card) => card,
+            Err(problems) => return problems_reply(problems),
+        };
+        let fingerprint = digest::fingerprint(&card.card_number);
+        let first_six = card.card_number.get(..6).unwrap_or_default().to_string();
+        let last_four = card
+            .card_number
+            .get(card.card_number.len().saturating_sub(4)..)
+            .unwrap_or_default()
+            .to_string();
+        let length = card.card_number.len();
+        let saved = self.state.with(&tenant.key, |t| {
+            if t.find_duplicate(&card.identifier, &fingerprint) {
+                return None;
+            }
+            let saved = SavedCard {
+                card_token: self.new_token(t),
+                identifier: card.identifier,
+                cardholder_name: card.cardholder_name,
+                nickname: card.nickname,
+                card_type: card.card_type,
+                network: card.network,
+                network_token: state::network_token(&first_six, length, &self.env),
+                first_six,
+                last_four,
+                card_length: length,
+                fingerprint: Some(fingerprint),
+                expiry_month: card.expiry_month,
+                expiry_year: card.expiry_year,
+            };
+            t.cards.push(saved.clone());
+            Some(saved)
+        });
+        let Some(saved) = saved else {
+            return self.error("ERR_TOKEN_003");
+        };
+        let mut data = json!({
+            "card_label": label(&saved),
+            "card_token": saved.card_token,
+        });
+        if version == ApiVersion::V2 {
+            data["issuer_token"] = Value::Null;
+            data["network_token"] = saved.network_token.clone().into();
+        }
+        Reply::json(
+            200,
+            json!({"success": true, "message": "Card details saved successfully", "data": data}),
+        )
+    }
+
+    /// A token unused in the tenant: 20 lower-case hex characters, like Eximpe's examples.
+    fn new_token(&self, tenant: &state::TenantState) -> String {
+        loop {
+            let token = self.env.ids.hex(20);
+            if !tenant.cards.iter().any(|c| c.card_token == token) {
+                return token;
+            }
+        }
+    }
+
+    pub(super) fn list(&self, call: &Call, tenant: &Tenant, version: ApiVersion) -> Reply {
+        let identifier = call.query.get("identifier").unwrap_or_default().trim();
+        let cards: Vec<Value> = self
+            .state
+            .existing(&tenant.key)
+            .map(|t| {
+                t.lock()
+                    .of_identifier(identifier)
+                    .map(|c| listed(c, version))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if cards.is_empty() {
+            return self.error("ERR_TOKEN_001");
+        }
+        Reply::json(
+            200,
+            json!({"success": true, "message": "Card details fetched successfully", "data": cards}),
+        )
+    }
+
+    pub(super) fn delete(&self, call: &Call, tenant: &Tenant) -> Reply {
+        let text = |name: &str| {
+            call.body_field(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or_default()
+        };
+        let (card_token, identifier) = (text("card_token"), text("identifier"));
+        let removed = self
+            .state
+            .existing(&tenant.key)
+            .is_some_and(|t| t.lock().remove(card_token, identifier));
+        if !removed {
+            return self.error("ERR_TOKEN_002");
+        }
+        Reply::json(
+            200,
+            json!({"success": true, "message": "Card details deleted successfully", "data": {}}),
+        )
+    }
+}
+
+/// The nickname, or "<NETWORK> **** <last four>" when none was given (Eximpe documents no
+/// fallback).
+fn label(card: &SavedCard) -> String {
+    match &card.nickname {
+        Some(n) => n.clone(),
+        None => format!(
+            "{} **** {}",
+            card.network.name(ApiVersion::V2),
+            card.last_four
+        ),
+    }
+}
+
+fn listed(card: &SavedCard, version: ApiVersion) -> Value {
+    json!({
+        "card_token": card.card_token,
+        "identifier": card.identifier,
+        "cardholder_name": card.cardholder_name,
+        "nickname": card.nickname,
+        "card_type": card.card_type.name(version),
+        "network": card.network.name(version),
+        "masked_pan": super::cards::masked_pan(card.card_length, &card.last_four),
+        "expiry_month": card.expiry_month,
+        "expiry_year": card.expiry_year,
+    })
+}

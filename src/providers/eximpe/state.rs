@@ -1,0 +1,302 @@
+//! Saved cards per tenant, and their lossless JSON form for export, import and snapshots.
+//! A card number is never kept: only its first six and last four digits, its length and a
+//! fingerprint.
+
+use super::cards::{self, CardType, Network};
+use super::digest;
+use crate::env::Env;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedCard {
+    pub card_token: String,
+    pub identifier: String,
+    pub cardholder_name: String,
+    pub nickname: Option<String>,
+    pub card_type: CardType,
+    pub network: Network,
+    pub first_six: String,
+    pub last_four: String,
+    pub card_length: usize,
+    /// Recognises the same card saved again; absent for seeded cards given no number.
+    pub fingerprint: Option<String>,
+    pub expiry_month: u32,
+    pub expiry_year: i64,
+    pub network_token: String,
+}
+
+/// One tenant's cards, in the order they were saved (lists answer in that order).
+#[derive(Debug, Default)]
+pub struct TenantState {
+    pub cards: Vec<SavedCard>,
+}
+
+impl TenantState {
+    pub fn find_duplicate(&self, identifier: &str, fingerprint: &str) -> bool {
+        self.cards
+            .iter()
+            .any(|c| c.identifier == identifier && c.fingerprint.as_deref() == Some(fingerprint))
+    }
+
+    pub fn of_identifier<'a>(&'a self, identifier: &'a str) -> impl Iterator<Item = &'a SavedCard> {
+        self.cards
+            .iter()
+            .filter(move |c| c.identifier == identifier)
+    }
+
+    /// Removes the card when it exists and belongs to the identifier.
+    pub fn remove(&mut self, card_token: &str, identifier: &str) -> bool {
+        let before = self.cards.len();
+        self.cards
+            .retain(|c| !(c.card_token == card_token && c.identifier == identifier));
+        self.cards.len() != before
+    }
+
+    pub fn export(&self) -> Value {
+        json!({ "cards": self.cards })
+    }
+
+    /// Merges seeded cards by token: given fields replace, omitted ones keep the stored
+    /// value (or a default for a new card). Nothing changes unless every card reads.
+    pub fn import(&mut self, state: &Value, env: &Env) -> Result<(), String> {
+        let seed: Seed = serde_path_to_error::deserialize(state)
+            .map_err(|e| format!("eximpe state: {}: {}", e.path(), e.inner()))?;
+        let mut next = self.cards.clone();
+        for (i, partial) in seed.cards.into_iter().enumerate() {
+            let at = next.iter().position(|c| c.card_token == partial.card_token);
+            let base = match at {
+                Some(i) => next[i].clone(),
+                None => default_card(&partial.card_token, env),
+            };
+            let card = partial
+                .apply(base, env)
+                .map_err(|e| format!("eximpe state: cards[{i}].{e}"))?;
+            match at {
+                Some(i) => next[i] = card,
+                None => next.push(card),
+            }
+        }
+        self.cards = next;
+        Ok(())
+    }
+}
+
+/// A Luhn-valid stand-in number on the card's network, as Eximpe's v2 returns with a save.
+pub fn network_token(first_six: &str, length: usize, env: &Env) -> String {
+    let prefix: String = first_six.chars().take(4).collect();
+    let middle = length.saturating_sub(prefix.len() + 1).max(1);
+    let partial = format!("{prefix}{}", env.ids.digits(middle));
+    format!("{partial}{}", cards::luhn_check_digit(&partial))
+}
+
+fn current_year(env: &Env) -> i64 {
+    super::calendar::year_month(env.clock.now_ms()).0
+}
+
+fn default_card(card_token: &str, env: &Env) -> SavedCard {
+    SavedCard {
+        card_token: card_token.to_string(),
+        identifier: String::new(),
+        cardholder_name: String::new(),
+        nickname: None,
+        card_type: CardType::Credit,
+        network: Network::Visa,
+        first_six: "411111".into(),
+        last_four: "1111".into(),
+        card_length: 16,
+        fingerprint: None,
+        expiry_month: 12,
+        expiry_year: current_year(env) + 5,
+        network_token: String::new(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seed {
+    #[serde(default)]
+    cards: Vec<PartialCard>,
+}
+
+/// A seeded card: only `card_token` is required. `card_number` may be given instead of
+/// first_six/last_four/card_length/fingerprint; it is reduced to those and not kept.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialCard {
+    card_token: String,
+    identifier: Option<String>,
+    cardholder_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    nickname: Option<Option<String>>,
+    card_type: Option<String>,
+    network: Option<String>,
+    card_number: Option<String>,
+    first_six: Option<String>,
+    last_four: Option<String>,
+    card_length: Option<usize>,
+    #[serde(default, deserialize_with = "double_option")]
+    fingerprint: Option<Option<String>>,
+    expiry_month: Option<u32>,
+    expiry_year: Option<i64>,
+    network_token: Option<String>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+fn digits(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl PartialCard {
+    fn apply(self, mut card: SavedCard, env: &Env) -> Result<SavedCard, String> {
+        if self.card_token.is_empty() {
+            return Err("card_token: may not be empty".into());
+        }
+        if let Some(number) = self.card_number {
+            if !digits(&number, 13, 19) {
+                return Err("card_number: must be 13 to 19 digits".into());
+            }
+            card.first_six = number[..6].to_string();
+            card.last_four = number[number.len() - 4..].to_string();
+            card.card_length = number.len();
+            card.fingerprint = Some(digest::fingerprint(&number));
+            if self.network.is_none()
+                && let Some(n) = [
+                    Network::Visa,
+                    Network::Mastercard,
+                    Network::Amex,
+                    Network::Rupay,
+                    Network::Discover,
+                ]
+                .into_iter()
+                .find(|n| cards::bin_matches(&number, *n))
+            {
+                card.network = n;
+            }
+        }
+        if let Some(v) = self.identifier {
+            card.identifier = v;
+        }
+        if let Some(v) = self.cardholder_name {
+            card.cardholder_name = v;
+        }
+        if let Some(v) = self.nickname {
+            card.nickname = v;
+        }
+        if let Some(v) = self.card_type {
+            card.card_type =
+                CardType::parse_any(&v).ok_or("card_type: must be CREDIT, DEBIT or PREPAID")?;
+        }
+        if let Some(v) = self.network {
+            card.network = Network::parse_any(&v)
+                .ok_or("network: must be VISA, MASTERCARD, AMEX, DISCOVER or RUPAY")?;
+        }
+        if let Some(v) = self.first_six {
+            if !digits(&v, 6, 6) {
+                return Err("first_six: must be 6 digits".into());
+            }
+            card.first_six = v;
+        }
+        if let Some(v) = self.last_four {
+            if !digits(&v, 4, 4) {
+                return Err("last_four: must be 4 digits".into());
+            }
+            card.last_four = v;
+        }
+        if let Some(v) = self.card_length {
+            if !(13..=19).contains(&v) {
+                return Err("card_length: must be 13 to 19".into());
+            }
+            card.card_length = v;
+        }
+        if let Some(v) = self.fingerprint {
+            card.fingerprint = v;
+        }
+        if let Some(v) = self.expiry_month {
+            if !(1..=12).contains(&v) {
+                return Err("expiry_month: must be 1 to 12".into());
+            }
+            card.expiry_month = v;
+        }
+        if let Some(v) = self.expiry_year {
+            card.expiry_year = v;
+        }
+        if let Some(v) = self.network_token {
+            card.network_token = v;
+        }
+        if card.network_token.is_empty() {
+            card.network_token = network_token(&card.first_six, card.card_length, env);
+        }
+        Ok(card)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Env {
+        Env::new(Some(1))
+    }
+
+    #[test]
+    fn export_then_import_restores_the_same_cards() {
+        let env = env();
+        let mut a = TenantState::default();
+        a.import(
+            &json!({"cards": [{"card_token": "t1", "identifier": "u1", "card_number": "5506900480000008", "nickname": "Work"}]}),
+            &env,
+        )
+        .unwrap();
+        let dump = a.export();
+        assert!(!dump.to_string().contains("5506900480000008"));
+        let mut b = TenantState::default();
+        b.import(&dump, &env).unwrap();
+        assert_eq!(a.cards, b.cards);
+        assert_eq!(b.cards[0].network, Network::Mastercard);
+        assert_eq!(b.cards[0].last_four, "0008");
+        assert!(cards::luhn_valid(&b.cards[0].network_token));
+    }
+
+    #[test]
+    fn a_partial_seed_keeps_what_it_omits() {
+        let env = env();
+        let mut s = TenantState::default();
+        s.import(
+            &json!({"cards": [{"card_token": "t1", "identifier": "u1"}]}),
+            &env,
+        )
+        .unwrap();
+        s.import(
+            &json!({"cards": [{"card_token": "t1", "nickname": "Travel"}]}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(s.cards.len(), 1);
+        assert_eq!(s.cards[0].identifier, "u1");
+        assert_eq!(s.cards[0].nickname.as_deref(), Some("Travel"));
+    }
+
+    #[test]
+    fn unreadable_seeds_name_the_field_and_change_nothing() {
+        let env = env();
+        let mut s = TenantState::default();
+        let err = s
+            .import(
+                &json!({"cards": [{"card_token": "ok"}, {"card_token": "t2", "last_four": "12"}]}),
+                &env,
+            )
+            .unwrap_err();
+        assert!(err.contains("cards[1].last_four"), "{err}");
+        assert!(s.cards.is_empty());
+        let err = s
+            .import(&json!({"cards": [{"identifier": "x"}]}), &env)
+            .unwrap_err();
+        assert!(err.contains("card_token"), "{err}");
+    }
+}

@@ -1,0 +1,77 @@
+//! `X-API-Version`: `1.x.x` serves v1, `2.x.x` serves v2, a missing header the account default.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApiVersion {
+    V1,
+    V2,
+}
+
+pub const HEADER: &str = "X-API-Version";
+
+impl ApiVersion {
+    /// Reads a version string such as `2.0.0`; only majors 1 and 2 exist.
+    pub fn parse(value: &str) -> Option<ApiVersion> {
+        let parts: Vec<&str> = value.split('.').collect();
+        if parts.len() != 3
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return None;
+        }
+        match parts[0].trim_start_matches('0') {
+            "1" => Some(ApiVersion::V1),
+            "2" => Some(ApiVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// The version a request is served in: its header, else the account default. `Err` holds
+    /// the unsupported value that was sent.
+    pub fn resolve(header: Option<&str>, default: ApiVersion) -> Result<ApiVersion, String> {
+        match header.map(str::trim) {
+            None => Ok(default),
+            Some(v) => ApiVersion::parse(v).ok_or_else(|| v.to_string()),
+        }
+    }
+
+    /// The validation message for an unsupported version.
+    pub fn unsupported(sent: &str) -> String {
+        format!("Unsupported API version \"{sent}\". Use 1.x.x or 2.x.x.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn majors_pick_the_version() {
+        assert_eq!(ApiVersion::parse("1.0.0"), Some(ApiVersion::V1));
+        assert_eq!(ApiVersion::parse("1.4.12"), Some(ApiVersion::V1));
+        assert_eq!(ApiVersion::parse("2.0.0"), Some(ApiVersion::V2));
+        assert_eq!(ApiVersion::parse("3.0.0"), None);
+        assert_eq!(ApiVersion::parse("0.0.0"), None);
+        assert_eq!(ApiVersion::parse("2.0"), None);
+        assert_eq!(ApiVersion::parse("v2.0.0"), None);
+        assert_eq!(ApiVersion::parse(""), None);
+    }
+
+    #[test]
+    fn a_missing_header_means_the_default() {
+        assert_eq!(
+            ApiVersion::resolve(None, ApiVersion::V1),
+            Ok(ApiVersion::V1)
+        );
+        assert_eq!(
+            ApiVersion::resolve(Some("2.1.0"), ApiVersion::V1),
+            Ok(ApiVersion::V2)
+        );
+        assert_eq!(
+            ApiVersion::resolve(Some("garbage"), ApiVersion::V2),
+            Err("garbage".to_string())
+        );
+    }
+}
