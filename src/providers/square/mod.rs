@@ -3,15 +3,28 @@
 //! Envelope: `{"errors": [{"category", "code", "detail", "field"}]}`, `detail` and `field`
 //! omitted when empty, the HTTP status following the first error.
 
+mod cards;
+mod customers;
+mod digest;
 mod errors;
+mod nonces;
+mod render;
+mod state;
+mod testvalues;
+mod time;
 
-use super::{Call, Provider, Tenant, bearer_token};
+use super::{AdminCall, Call, Provider, Tenant, bearer_token};
 use crate::env::Env;
 use crate::problem::{BodyProblem, FieldError};
 use crate::reply::Reply;
 use crate::spec::Operation;
+use crate::state::Tenants;
+use crate::state::idempotency::{Seen, fingerprint};
 use hyper::Method;
+use serde_json::Value;
+use state::TenantState;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use errors::{Catalogue, SquareError};
 
@@ -23,10 +36,14 @@ pub const DEFAULT_VERSION: &str = "2025-08-20";
 const MISSING_AUTH: &str = "Your request did not include an `Authorization` http header with an access token. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com.";
 const MALFORMED_AUTH: &str = "The `Authorization` http header of your request was malformed. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com.";
 
+/// How long a minted nonce can be saved, by default (Square's nonces live about a day).
+pub const DEFAULT_NONCE_TTL_SECONDS: i64 = 24 * 60 * 60;
+
 pub struct Square {
-    #[allow(dead_code)]
     env: Arc<Env>,
     errors: Catalogue,
+    tenants: Tenants<TenantState>,
+    nonce_ttl_seconds: AtomicI64,
 }
 
 impl Square {
@@ -34,12 +51,63 @@ impl Square {
         Square {
             env,
             errors: Catalogue::load(),
+            tenants: Tenants::default(),
+            nonce_ttl_seconds: AtomicI64::new(DEFAULT_NONCE_TTL_SECONDS),
         }
     }
 
     /// One error answer: `code` from the catalogue, with an optional detail and field.
     pub fn error(&self, code: &str, detail: Option<&str>, field: Option<&str>) -> Reply {
         self.errors.render(&[SquareError::new(code, detail, field)])
+    }
+
+    /// The Square-Version a request is served with.
+    fn version(&self, call: &Call) -> String {
+        call.header("square-version")
+            .filter(|v| errors::is_version_date(v))
+            .unwrap_or(DEFAULT_VERSION)
+            .to_string()
+    }
+
+    /// Now, sandbox time, as Square writes timestamps.
+    fn now(&self) -> String {
+        time::rfc3339(self.env.clock.now_ms())
+    }
+
+    fn merchant_id(&self, tenant: &Tenant) -> String {
+        testvalues::merchant_id(&tenant.key)
+    }
+
+    fn nonce_ttl_seconds(&self) -> i64 {
+        self.nonce_ttl_seconds.load(Ordering::Relaxed)
+    }
+
+    /// Runs a creation under an optional idempotency key, inside the tenant's lock: the same
+    /// key and request replay the first answer, the same key with another request is refused.
+    fn idempotent(
+        &self,
+        state: &mut TenantState,
+        call: &Call,
+        key: Option<&str>,
+        create: impl FnOnce(&mut TenantState) -> Reply,
+    ) -> Reply {
+        let Some(key) = key else {
+            return create(state);
+        };
+        let body = call.body.map(render::canonical).unwrap_or_default();
+        let print = fingerprint(&[call.op.id.as_str(), call.path, &body]);
+        let now = self.env.clock.now_ms();
+        match state.idempotency.check(key, print, now) {
+            Seen::Replay(reply) => reply,
+            Seen::Conflict => self.error("IDEMPOTENCY_KEY_REUSED", None, Some("idempotency_key")),
+            Seen::New => {
+                let reply = create(state);
+                if reply.is_success() {
+                    state.idempotency.remember(key, print, &reply, now);
+                }
+                reply
+            }
+        }
     }
 }
 
@@ -123,18 +191,194 @@ impl Provider for Square {
         self.errors.codes()
     }
 
-    fn handle(&self, _call: &Call, _tenant: &Tenant) -> Option<Reply> {
-        None
+    fn handle(&self, call: &Call, tenant: &Tenant) -> Option<Reply> {
+        let handler = match call.op.id.as_str() {
+            "CreateCustomer" => customers::create,
+            "RetrieveCustomer" => customers::retrieve,
+            "UpdateCustomer" => customers::update,
+            "DeleteCustomer" => customers::delete,
+            "ListCustomers" => customers::list,
+            "SearchCustomers" => customers::search,
+            "CreateCustomerCard" => cards::create_customer_card,
+            "DeleteCustomerCard" => cards::delete_customer_card,
+            "CreateCard" => cards::create,
+            "ListCards" => cards::list,
+            "RetrieveCard" => cards::retrieve,
+            "DisableCard" => cards::disable,
+            _ => return None,
+        };
+        Some(handler(self, call, tenant))
+    }
+
+    fn admin(&self, call: &AdminCall) -> Option<Reply> {
+        match (call.method, call.path.trim_end_matches('/')) {
+            (&Method::POST, "/nonces") => Some(nonces::mint(self, call)),
+            _ => None,
+        }
+    }
+
+    fn configure(&self, settings: &Value) -> Result<(), String> {
+        let Some(map) = settings.as_object() else {
+            return Err("square settings must be a JSON object".into());
+        };
+        // Check everything before applying anything, so a bad request changes nothing.
+        let mut ttl = None;
+        for (name, value) in map {
+            match name.as_str() {
+                "nonce_ttl_seconds" => match value.as_i64() {
+                    Some(s) if s > 0 => ttl = Some(s),
+                    _ => return Err("nonce_ttl_seconds must be a positive integer".into()),
+                },
+                other => {
+                    return Err(format!(
+                        "square has no setting `{other}` (known: nonce_ttl_seconds)"
+                    ));
+                }
+            }
+        }
+        if let Some(ttl) = ttl {
+            self.nonce_ttl_seconds.store(ttl, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn reset(&self, tenant: Option<&str>) {
+        self.tenants.reset(tenant);
+    }
+
+    fn tenants(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .tenants
+            .keys()
+            .into_iter()
+            .filter(|k| {
+                self.tenants
+                    .existing(k)
+                    .is_some_and(|t| !t.lock().is_empty())
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn export(&self, tenant: &str) -> Option<Value> {
+        let state = self.tenants.existing(tenant)?;
+        let guard = state.lock();
+        serde_json::to_value(&*guard).ok()
+    }
+
+    fn import(&self, tenant: &str, incoming: &Value) -> Result<(), String> {
+        let parsed: TenantState = serde_path_to_error::deserialize(incoming)
+            .map_err(|e| format!("square state at `{}`: {}", e.path(), e.inner()))?;
+        let now = self.now();
+        self.tenants.with(tenant, |state| {
+            // Merge into a copy so a refused import leaves the tenant as it was.
+            let mut merged = TenantState {
+                customers: state.customers.clone(),
+                cards: state.cards.clone(),
+                nonces: state.nonces.clone(),
+                idempotency: Default::default(),
+            };
+            merged.merge(parsed, &now)?;
+            state.customers = merged.customers;
+            state.cards = merged.cards;
+            state.nonces = merged.nonces;
+            Ok(())
+        })
     }
 
     fn finish(&self, call: &Call, reply: &mut Reply) {
         // Square echoes the version it served; a malformed one was refused in validation.
-        let version = call
-            .header("square-version")
-            .filter(|v| errors::is_version_date(v))
-            .unwrap_or(DEFAULT_VERSION);
-        reply
-            .headers
-            .push(("square-version".into(), version.to_string()));
+        let version = self.version(call);
+        reply.headers.push(("square-version".into(), version));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn square() -> Square {
+        Square::new(Arc::new(Env::new(Some(7))))
+    }
+
+    #[test]
+    fn a_brief_seed_imports_and_exports_with_defaults() {
+        let sq = square();
+        sq.import(
+            "seller",
+            &json!({"customers": [{"id": "JDKYHBWT1D4F8MFH63DBMEN8Y4", "given_name": "Amelia"}]}),
+        )
+        .expect("imports");
+        let exported = sq.export("seller").expect("exported");
+        let customer = &exported["customers"][0];
+        assert_eq!(customer["id"], json!("JDKYHBWT1D4F8MFH63DBMEN8Y4"));
+        assert_eq!(customer["given_name"], json!("Amelia"));
+        assert_eq!(customer["version"], json!(0));
+        assert_eq!(customer["creation_source"], json!("THIRD_PARTY"));
+        assert_eq!(
+            customer["preferences"],
+            json!({"email_unsubscribed": false})
+        );
+        assert_eq!(customer["created_at"], customer["updated_at"]);
+        assert_eq!(exported["cards"], json!([]));
+        assert_eq!(sq.tenants(), vec!["seller".to_string()]);
+    }
+
+    #[test]
+    fn an_export_imports_back_to_the_same_state() {
+        let sq = square();
+        let state = json!({
+            "customers": [{"id": "C1", "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-02T00:00:00.000Z",
+                "version": 3, "creation_source": "THIRD_PARTY", "preferences": {"email_unsubscribed": true},
+                "given_name": "Amelia", "address": {"postal_code": "94103"}, "group_ids": ["G1"]}],
+            "cards": [{"id": "ccof:abcdefghijklmnopqrs", "customer_id": "C1", "card_brand": "VISA", "last_4": "1111",
+                "bin": "411111", "exp_month": 11, "exp_year": 2031, "fingerprint": "sq-1-x", "enabled": false,
+                "card_type": "CREDIT", "prepaid_type": "NOT_PREPAID", "version": 2, "created_at": "2026-01-01T00:00:00.000Z",
+                "nonce": "cnon:card-nonce-ok"}],
+            "nonces": [{"nonce": "cnon:CA4SEx", "card_brand": "VISA", "last_4": "1111", "bin": "411111",
+                "fingerprint": "sq-1-x", "exp_month": 11, "exp_year": 2031, "postal_code": "94103", "outcome": "cvv_failure",
+                "created_at_ms": 1, "expires_at_ms": 2, "used": {"customer_id": "C1", "card_id": "ccof:abcdefghijklmnopqrs"}}]
+        });
+        sq.import("seller", &state).expect("imports");
+        let exported = sq.export("seller").expect("exported");
+        assert_eq!(exported, state);
+        let again = square();
+        again.import("other", &exported).expect("re-imports");
+        assert_eq!(again.export("other"), Some(state));
+    }
+
+    #[test]
+    fn an_import_names_what_it_cannot_read_and_changes_nothing() {
+        let sq = square();
+        let err = sq
+            .import("seller", &json!({"customers": [{"id": "C1", "cards": []}]}))
+            .expect_err("refused");
+        assert_eq!(err, "customers[0].cards is not a customer field");
+        let err = sq
+            .import(
+                "seller",
+                &json!({"cards": [{"id": "ccof:x", "pan": "4111111111111111"}]}),
+            )
+            .expect_err("refused");
+        assert!(
+            err.starts_with("square state at `cards[0].pan`: unknown field `pan`"),
+            "{err}"
+        );
+        assert!(sq.tenants().is_empty());
+        sq.reset(None);
+    }
+
+    #[test]
+    fn settings_are_checked_before_they_apply() {
+        let sq = square();
+        assert_eq!(
+            sq.configure(&json!({"nonce_ttl_seconds": 5, "other": 1})),
+            Err("square has no setting `other` (known: nonce_ttl_seconds)".into())
+        );
+        assert_eq!(sq.nonce_ttl_seconds(), DEFAULT_NONCE_TTL_SECONDS);
+        assert_eq!(sq.configure(&json!({"nonce_ttl_seconds": 5})), Ok(()));
+        assert_eq!(sq.nonce_ttl_seconds(), 5);
     }
 }

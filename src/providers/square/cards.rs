@@ -1,0 +1,297 @@
+//! Cards on file: the deprecated customer-card endpoints and the Cards API share one store,
+//! so a card saved either way is listed, retrieved and disabled by both.
+
+use super::nonces::{self, NonceCard, Problem, Resolved};
+use super::render;
+use super::state::{Card, NonceUse, TenantState};
+use super::testvalues::Outcome;
+use super::{Square, time};
+use crate::providers::{Call, Tenant};
+use crate::reply::Reply;
+use serde_json::{Map, Value, json};
+
+const PAGE_KIND: &str = "cards";
+/// ListCards answers at most this many cards per page.
+const PAGE_SIZE: usize = 25;
+const CARD_NOT_FOUND: &str = "Card on file not found";
+
+/// Which endpoint is saving: they name the same failures differently.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    CustomerCard,
+    CardsApi,
+}
+
+fn refused(sq: &Square, via: Via, problem: Problem) -> Reply {
+    let field = match via {
+        Via::CustomerCard => None,
+        Via::CardsApi => Some("source_id"),
+    };
+    let code = match (problem, via) {
+        (Problem::NotFound, Via::CustomerCard) => {
+            return sq.error("NOT_FOUND", Some("Card nonce not found"), None);
+        }
+        // Square's CreateCard answers an unknown source id as invalid card data.
+        (Problem::NotFound, Via::CardsApi) => "INVALID_CARD_DATA",
+        (Problem::Used, Via::CustomerCard) => "CARD_TOKEN_USED",
+        (Problem::Used, Via::CardsApi) => "SOURCE_USED",
+        (Problem::Expired, Via::CustomerCard) => "CARD_TOKEN_EXPIRED",
+        (Problem::Expired, Via::CardsApi) => "SOURCE_EXPIRED",
+        (Problem::Refused(outcome), _) => outcome_code(outcome),
+    };
+    sq.error(code, None, field)
+}
+
+fn outcome_code(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Declined => "CARD_DECLINED",
+        Outcome::CvvFailure => "VERIFY_CVV_FAILURE",
+        Outcome::AvsFailure => "VERIFY_AVS_FAILURE",
+        Outcome::InvalidExpiration => "INVALID_EXPIRATION",
+        Outcome::CardExpired => "CARD_EXPIRED",
+        Outcome::InvalidCard => "INVALID_CARD",
+        Outcome::AlreadyUsed => "CARD_TOKEN_USED",
+        Outcome::Ok => "INTERNAL_SERVER_ERROR",
+    }
+}
+
+/// A billing postal code must match the one the nonce was made with.
+fn postal_mismatch(card: &NonceCard, billing_address: Option<&Value>) -> bool {
+    let sent = billing_address
+        .and_then(|a| a.get("postal_code"))
+        .and_then(Value::as_str);
+    match (sent, card.postal_code.as_deref()) {
+        (Some(sent), Some(known)) => !sent.trim().eq_ignore_ascii_case(known.trim()),
+        _ => false,
+    }
+}
+
+/// Everything a save needs besides the nonce.
+struct Save<'a> {
+    customer_id: &'a str,
+    nonce: &'a str,
+    cardholder_name: Option<String>,
+    billing_address: Option<Value>,
+    reference_id: Option<String>,
+}
+
+/// Resolves the nonce, checks it, stores the card and spends the nonce. `Ok(id)` is the
+/// card (new, or the one this nonce already made for this customer).
+fn save(sq: &Square, state: &mut TenantState, via: Via, save: Save) -> Result<String, Reply> {
+    let now = sq.env.clock.now_ms();
+    let per_nonce = via == Via::CustomerCard;
+    let (card, minted) = match nonces::resolve(state, save.nonce, save.customer_id, per_nonce, now)
+    {
+        Ok(Resolved::Saved(id)) => return Ok(id),
+        Ok(Resolved::Fresh { card, minted }) => (card, minted),
+        Err(problem) => return Err(refused(sq, via, problem)),
+    };
+    if postal_mismatch(&card, save.billing_address.as_ref()) {
+        return Err(refused(sq, via, Problem::Refused(Outcome::AvsFailure)));
+    }
+    let id = format!("ccof:{}", sq.env.ids.alnum(19));
+    state.cards.push(Card {
+        id: id.clone(),
+        customer_id: Some(save.customer_id.to_string()),
+        card_brand: card.brand,
+        last_4: card.last_4,
+        bin: card.bin,
+        exp_month: Some(card.exp_month),
+        exp_year: Some(card.exp_year),
+        cardholder_name: save.cardholder_name,
+        billing_address: save.billing_address,
+        fingerprint: card.fingerprint,
+        reference_id: save.reference_id,
+        enabled: true,
+        card_type: "CREDIT".into(),
+        prepaid_type: "NOT_PREPAID".into(),
+        version: 1,
+        created_at: time::rfc3339(now),
+        nonce: Some(save.nonce.to_string()),
+    });
+    if let Some(minted) = minted
+        && let Some(n) = state.nonce_mut(&minted)
+    {
+        n.used = Some(NonceUse {
+            customer_id: save.customer_id.to_string(),
+            card_id: id.clone(),
+        });
+    }
+    Ok(id)
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+fn object(v: Option<&Value>) -> Option<Value> {
+    v.filter(|a| a.is_object()).cloned()
+}
+
+/// `POST /v2/customers/{customer_id}/cards` (deprecated; idempotent per nonce).
+pub fn create_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
+    let customer_id = call.param("customer_id");
+    let nonce = call
+        .body_field("card_nonce")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    sq.tenants.with(&tenant.key, |state| {
+        if state.customer(customer_id).is_none() {
+            return sq.error(
+                "NOT_FOUND",
+                Some(&format!("Customer with ID `{customer_id}` not found.")),
+                None,
+            );
+        }
+        let request = Save {
+            customer_id,
+            nonce,
+            cardholder_name: text(call.body_field("cardholder_name")),
+            billing_address: object(call.body_field("billing_address")),
+            reference_id: None,
+        };
+        match save(sq, state, Via::CustomerCard, request) {
+            Ok(id) => match state.card(&id) {
+                Some(card) => Reply::json(200, json!({ "card": render::legacy_card(card) })),
+                None => sq.error("INTERNAL_SERVER_ERROR", None, None),
+            },
+            Err(reply) => reply,
+        }
+    })
+}
+
+/// `DELETE /v2/customers/{customer_id}/cards/{card_id}`: the card is disabled, as Square
+/// keeps cards on record; it no longer belongs to the customer's cards on file.
+pub fn delete_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
+    let customer_id = call.param("customer_id");
+    let card_id = call.param("card_id");
+    sq.tenants.with(&tenant.key, |state| {
+        if state.customer(customer_id).is_none() {
+            return sq.error(
+                "NOT_FOUND",
+                Some(&format!("Customer with ID `{customer_id}` not found.")),
+                None,
+            );
+        }
+        match state.card_mut(card_id) {
+            Some(card) if card.enabled && card.customer_id.as_deref() == Some(customer_id) => {
+                card.enabled = false;
+                card.version += 1;
+                Reply::json(200, json!({}))
+            }
+            _ => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
+        }
+    })
+}
+
+/// `POST /v2/cards`.
+pub fn create(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
+    let body = call.body.cloned().unwrap_or_else(|| json!({}));
+    let key = body.get("idempotency_key").and_then(Value::as_str);
+    let source_id = body
+        .get("source_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let card = body.get("card").cloned().unwrap_or_else(|| json!({}));
+    let customer_id = card
+        .get("customer_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let merchant = sq.merchant_id(tenant);
+    sq.tenants.with(&tenant.key, |state| {
+        sq.idempotent(state, call, key, |state| {
+            if state.customer(customer_id).is_none() {
+                return sq.error("CUSTOMER_NOT_FOUND", None, Some("card.customer_id"));
+            }
+            let request = Save {
+                customer_id,
+                nonce: source_id,
+                cardholder_name: text(card.get("cardholder_name")),
+                billing_address: object(card.get("billing_address")),
+                reference_id: text(card.get("reference_id")),
+            };
+            match save(sq, state, Via::CardsApi, request) {
+                Ok(id) => match state.card(&id) {
+                    Some(card) => {
+                        Reply::json(200, json!({ "card": render::card(card, &merchant) }))
+                    }
+                    None => sq.error("INTERNAL_SERVER_ERROR", None, None),
+                },
+                Err(reply) => reply,
+            }
+        })
+    })
+}
+
+/// `GET /v2/cards`.
+pub fn list(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
+    let customer = call.query.get("customer_id");
+    let reference = call.query.get("reference_id");
+    let include_disabled = call.query.get("include_disabled") == Some("true");
+    let descending = call.query.get("sort_order") == Some("DESC");
+    let offset = match call.query.get("cursor").filter(|c| !c.is_empty()) {
+        None => 0,
+        Some(c) => match render::read_cursor(PAGE_KIND, c) {
+            Some(o) => o,
+            None => {
+                return sq.error(
+                    "INVALID_CURSOR",
+                    Some("The pagination cursor included in the request is invalid."),
+                    Some("cursor"),
+                );
+            }
+        },
+    };
+    let merchant = sq.merchant_id(tenant);
+    sq.tenants.with(&tenant.key, |state| {
+        let mut found: Vec<&Card> = state
+            .cards
+            .iter()
+            .filter(|c| include_disabled || c.enabled)
+            .filter(|c| customer.is_none_or(|id| c.customer_id.as_deref() == Some(id)))
+            .filter(|c| reference.is_none_or(|r| c.reference_id.as_deref() == Some(r)))
+            .collect();
+        if descending {
+            found.reverse();
+        }
+        let (page, next) = render::page(found, offset, PAGE_SIZE, PAGE_KIND);
+        let mut out = Map::new();
+        if !page.is_empty() {
+            out.insert(
+                "cards".into(),
+                Value::Array(page.iter().map(|c| render::card(c, &merchant)).collect()),
+            );
+        }
+        if let Some(next) = next {
+            out.insert("cursor".into(), json!(next));
+        }
+        Reply::json(200, Value::Object(out))
+    })
+}
+
+/// `GET /v2/cards/{card_id}`.
+pub fn retrieve(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
+    let id = call.param("card_id");
+    let merchant = sq.merchant_id(tenant);
+    sq.tenants.with(&tenant.key, |state| match state.card(id) {
+        Some(card) => Reply::json(200, json!({ "card": render::card(card, &merchant) })),
+        None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
+    })
+}
+
+/// `POST /v2/cards/{card_id}/disable`: disabling a disabled card changes nothing.
+pub fn disable(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
+    let id = call.param("card_id");
+    let merchant = sq.merchant_id(tenant);
+    sq.tenants
+        .with(&tenant.key, |state| match state.card_mut(id) {
+            Some(card) => {
+                if card.enabled {
+                    card.enabled = false;
+                    card.version += 1;
+                }
+                Reply::json(200, json!({ "card": render::card(card, &merchant) }))
+            }
+            None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
+        })
+}

@@ -1,0 +1,356 @@
+//! Square customer profiles over HTTP, plus what every Square request shares: the bearer
+//! token and the Square-Version header.
+
+mod common;
+mod square_support;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use square_support::{OK_NONCE, Seller, is_timestamp, start};
+
+fn errors(list: Value) -> Value {
+    json!({ "errors": list })
+}
+
+/// A fresh profile as Square answers it: the sent fields plus the generated ones.
+fn profile(id: &str, at: &str, fields: Value) -> Value {
+    let mut out = json!({
+        "id": id, "created_at": at, "updated_at": at, "preferences": {"email_unsubscribed": false},
+        "creation_source": "THIRD_PARTY", "version": 0
+    });
+    if let (Some(o), Some(f)) = (out.as_object_mut(), fields.as_object()) {
+        for (k, v) in f {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_customer_is_created_read_updated_and_deleted() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-story");
+    let fields = json!({
+        "given_name": "Amelia", "family_name": "Earhart", "email_address": "Amelia.Earhart@example.com",
+        "phone_number": "+1-212-555-4240", "reference_id": "YOUR_REFERENCE_ID", "note": "a customer",
+        "address": {"address_line_1": "500 Electric Ave", "locality": "New York", "postal_code": "10003", "country": "US"}
+    });
+    let created = s.post("/v2/customers", fields.clone()).await;
+    assert_eq!(created.status, 200, "{:#}", created.body);
+    let c = &created.body["customer"];
+    let id = c["id"].as_str().expect("id").to_string();
+    assert_eq!(id.len(), 26);
+    assert!(
+        id.chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+    );
+    assert!(is_timestamp(&c["created_at"]));
+    let at = c["created_at"].as_str().unwrap_or_default().to_string();
+    let expected = profile(&id, &at, fields.clone());
+    assert_eq!(created.body, json!({ "customer": expected }));
+
+    let read = s.get(&format!("/v2/customers/{id}")).await;
+    assert_eq!((read.status, &read.body), (200, &created.body));
+
+    // Sparse update: `null` removes a field, others stay; the version moves on.
+    let updated = s
+        .send(Method::PUT, &format!("/v2/customers/{id}"),
+            Some(json!({"email_address": "New.Amelia@example.com", "phone_number": null, "birthday": "1897-07-24", "version": 0})))
+        .await;
+    assert_eq!(updated.status, 200, "{:#}", updated.body);
+    let later = updated.body["customer"]["updated_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(later >= at);
+    let mut after = expected.clone();
+    let o = after.as_object_mut().expect("object");
+    o.remove("phone_number");
+    o.insert("email_address".into(), json!("New.Amelia@example.com"));
+    o.insert("birthday".into(), json!("1897-07-24"));
+    o.insert("version".into(), json!(1));
+    o.insert("updated_at".into(), json!(later));
+    assert_eq!(updated.body, json!({ "customer": after }));
+
+    // A stale version is a conflict, for updates and deletes alike.
+    let stale = s
+        .send(
+            Method::PUT,
+            &format!("/v2/customers/{id}"),
+            Some(json!({"note": "x", "version": 0})),
+        )
+        .await;
+    let conflict = errors(
+        json!([{"category": "INVALID_REQUEST_ERROR", "code": "CONFLICT",
+        "detail": "The customer has version 1; the request was made against version 0.", "field": "version"}]),
+    );
+    assert_eq!((stale.status, &stale.body), (409, &conflict));
+    let stale_delete = s
+        .send(
+            Method::DELETE,
+            &format!("/v2/customers/{id}?version=0"),
+            None,
+        )
+        .await;
+    assert_eq!((stale_delete.status, &stale_delete.body), (409, &conflict));
+
+    let deleted = s
+        .send(
+            Method::DELETE,
+            &format!("/v2/customers/{id}?version=1"),
+            None,
+        )
+        .await;
+    assert_eq!((deleted.status, &deleted.body), (200, &json!({})));
+    let gone = s.get(&format!("/v2/customers/{id}")).await;
+    assert_eq!(
+        (gone.status, &gone.body),
+        (
+            404,
+            &errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "NOT_FOUND",
+            "detail": format!("Customer with ID `{id}` not found.")}])
+            )
+        )
+    );
+}
+
+#[tokio::test]
+async fn profiles_are_validated_like_square() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-validation");
+    let cases = [
+        (
+            json!({"note": "no name"}),
+            json!([{"category": "INVALID_REQUEST_ERROR", "code": "MISSING_REQUIRED_PARAMETER",
+            "detail": "At least one of `given_name`, `family_name`, `company_name`, `email_address` or `phone_number` must be provided.",
+            "field": "given_name"}]),
+        ),
+        (
+            json!({"email_address": "amelia"}),
+            json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_EMAIL_ADDRESS",
+            "detail": "Expected email_address to be a valid email address.", "field": "email_address"}]),
+        ),
+        (
+            json!({"phone_number": "555"}),
+            json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_PHONE_NUMBER",
+            "detail": "Expected phone_number to be a valid phone number.", "field": "phone_number"}]),
+        ),
+        (
+            json!({"given_name": "A", "birthday": "24 July"}),
+            json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_TIME",
+            "detail": "Expected birthday to be in the YYYY-MM-DD or MM-DD format.", "field": "birthday"}]),
+        ),
+        (
+            json!({"given_name": "A".repeat(301)}),
+            json!([{"category": "INVALID_REQUEST_ERROR", "code": "VALUE_TOO_LONG",
+            "detail": "Field must not be greater than 300 length", "field": "given_name"}]),
+        ),
+    ];
+    for (body, expected) in cases {
+        let a = s.post("/v2/customers", body.clone()).await;
+        assert_eq!((a.status, &a.body), (400, &errors(expected)), "{body}");
+    }
+    let listed = s.get("/v2/customers").await;
+    assert_eq!((listed.status, &listed.body), (200, &json!({})));
+
+    // A birthday without a year is answered with year 0000.
+    let c = s
+        .customer(json!({"company_name": "Acme", "birthday": "07-24"}))
+        .await;
+    assert_eq!(c["birthday"], json!("0000-07-24"));
+}
+
+#[tokio::test]
+async fn create_customer_honours_idempotency_keys() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-idem");
+    let body = json!({"idempotency_key": "cust-1", "given_name": "Amelia"});
+    let first = s.post("/v2/customers", body.clone()).await;
+    let again = s.post("/v2/customers", body).await;
+    assert_eq!((again.status, &again.body), (200, &first.body));
+    let other = s
+        .post(
+            "/v2/customers",
+            json!({"idempotency_key": "cust-1", "given_name": "Bob"}),
+        )
+        .await;
+    assert_eq!(
+        (other.status, &other.body),
+        (
+            400,
+            &errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "IDEMPOTENCY_KEY_REUSED",
+            "detail": "The idempotency key can only be retried with the same request data.", "field": "idempotency_key"}])
+            )
+        )
+    );
+    let listed = s.get("/v2/customers?count=true").await;
+    assert_eq!(
+        (listed.status, &listed.body),
+        (
+            200,
+            &json!({"customers": [first.body["customer"]], "count": 1})
+        )
+    );
+}
+
+#[tokio::test]
+async fn customers_are_listed_sorted_paged_and_searched() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-list");
+    let mut made = Vec::new();
+    for (given, email, reference) in [
+        ("Zoe", "zoe@example.com", "ref-z"),
+        ("amelia", "amelia@example.com", "ref-a"),
+        ("Mike", "mike@other.org", "ref-m"),
+    ] {
+        made.push(
+            s.customer(
+                json!({"given_name": given, "email_address": email, "reference_id": reference}),
+            )
+            .await,
+        );
+        sb.sandbox.advance_clock(std::time::Duration::from_secs(1));
+    }
+    let (zoe, amelia, mike) = (&made[0], &made[1], &made[2]);
+
+    let by_name = s.get("/v2/customers").await;
+    assert_eq!(by_name.body, json!({"customers": [amelia, mike, zoe]}));
+    let newest = s
+        .get("/v2/customers?sort_field=CREATED_AT&sort_order=DESC")
+        .await;
+    assert_eq!(newest.body, json!({"customers": [mike, amelia, zoe]}));
+
+    let first = s.get("/v2/customers?limit=2&count=true").await;
+    let cursor = first.body["cursor"].as_str().expect("cursor").to_string();
+    assert_eq!(
+        first.body,
+        json!({"customers": [amelia, mike], "cursor": cursor, "count": 3})
+    );
+    let rest = s
+        .get(&format!("/v2/customers?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(rest.body, json!({"customers": [zoe]}));
+    let too_many = s.get("/v2/customers?limit=101").await;
+    assert_eq!(too_many.status, 400);
+    assert_eq!(too_many.body["errors"][0]["code"], json!("VALUE_TOO_HIGH"));
+
+    let search = |body: Value| s.post("/v2/customers/search", body);
+    let exact =
+        search(json!({"query": {"filter": {"email_address": {"exact": "AMELIA@example.com"}}}}))
+            .await;
+    assert_eq!(
+        (exact.status, &exact.body),
+        (200, &json!({"customers": [amelia]}))
+    );
+    let fuzzy = search(
+        json!({"query": {"filter": {"email_address": {"fuzzy": "example.com"}},
+        "sort": {"field": "CREATED_AT", "order": "ASC"}}, "count": true}),
+    )
+    .await;
+    assert_eq!(fuzzy.body, json!({"customers": [zoe, amelia], "count": 2}));
+    let reference =
+        search(json!({"query": {"filter": {"reference_id": {"exact": "ref-m"}}}})).await;
+    assert_eq!(reference.body, json!({"customers": [mike]}));
+    let created = mike["created_at"].as_str().unwrap_or_default();
+    let since = search(json!({"query": {"filter": {"created_at": {"start_at": created}}}})).await;
+    assert_eq!(since.body, json!({"customers": [mike]}));
+    let excluded = search(json!({"query": {"filter": {"creation_source": {"values": ["THIRD_PARTY"], "rule": "EXCLUDE"}}}})).await;
+    assert_eq!(excluded.body, json!({}));
+    let paged = search(json!({"limit": 1})).await;
+    let cursor = paged.body["cursor"].as_str().expect("cursor").to_string();
+    assert_eq!(paged.body, json!({"customers": [amelia], "cursor": cursor}));
+    let next = search(json!({"limit": 1, "cursor": cursor})).await;
+    assert_eq!(next.body["customers"], json!([mike]));
+}
+
+#[tokio::test]
+async fn requests_need_a_well_formed_bearer_token() {
+    let sb = start().await;
+    let missing = sb.send(Method::GET, "/v2/customers", &[], None).await;
+    assert_eq!(missing.status, 401);
+    assert_eq!(
+        missing.body,
+        errors(
+            json!([{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
+            "detail": "Your request did not include an `Authorization` http header with an access token. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com."}])
+        )
+    );
+    let malformed = sb
+        .send(
+            Method::GET,
+            "/v2/customers",
+            &[("authorization", "Token abc")],
+            None,
+        )
+        .await;
+    assert_eq!(malformed.status, 401);
+    assert_eq!(
+        malformed.body,
+        errors(
+            json!([{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
+            "detail": "The `Authorization` http header of your request was malformed. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com."}])
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_square_version_is_echoed_checked_and_decides_retired_fields() {
+    let sb = start().await;
+    let latest = Seller::new(&sb, "sq-version").with_version("2026-09-16");
+    let c = latest.customer(json!({"given_name": "Amelia"})).await;
+    let id = c["id"].as_str().unwrap_or_default().to_string();
+
+    let echoed = latest.get(&format!("/v2/customers/{id}")).await;
+    assert_eq!(echoed.header("square-version"), Some("2026-09-16"));
+    let unpinned = Seller::new(&sb, "sq-version")
+        .get(&format!("/v2/customers/{id}"))
+        .await;
+    assert_eq!(unpinned.header("square-version"), Some("2025-08-20"));
+
+    let malformed = Seller::new(&sb, "sq-version")
+        .with_version("2024-1-1")
+        .get("/v2/customers")
+        .await;
+    assert_eq!(
+        (malformed.status, &malformed.body),
+        (
+            400,
+            &errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_SQUARE_VERSION_FORMAT",
+            "detail": "Invalid Square-Version format: `2024-1-1`. Expected YYYY-MM-DD."}])
+            )
+        )
+    );
+
+    let saved = latest
+        .save(
+            &id,
+            json!({"card_nonce": OK_NONCE, "cardholder_name": "Amelia"}),
+        )
+        .await;
+    let card = saved.body["card"].clone();
+    // `Customer.cards` was retired at 2024-12-18: only older clients get it.
+    let old = Seller::new(&sb, "sq-version")
+        .with_version("2024-12-17")
+        .get(&format!("/v2/customers/{id}"))
+        .await;
+    let mut with_cards = c.clone();
+    with_cards["cards"] = json!([card]);
+    assert_eq!(
+        (old.status, &old.body),
+        (200, &json!({ "customer": with_cards }))
+    );
+    for version in ["2024-12-18", "2026-09-16"] {
+        let new = Seller::new(&sb, "sq-version")
+            .with_version(version)
+            .get(&format!("/v2/customers/{id}"))
+            .await;
+        assert_eq!(
+            (new.status, &new.body),
+            (200, &json!({ "customer": c })),
+            "{version}"
+        );
+    }
+}
