@@ -1,0 +1,142 @@
+//! Moving the sandbox clock over the admin API makes tokens and nonces expire with each
+//! provider's own error — for everyone, or for one tenant only.
+
+mod common;
+
+use common::start;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const MP: &str = "Bearer TEST-5555555555-112233-cccccccc-555555555";
+
+async fn mp_token_and_customer(sb: &common::TestSandbox) -> (String, String) {
+    let customer = sb
+        .send(
+            Method::POST,
+            "/v1/customers",
+            &[("Authorization", MP)],
+            Some(json!({"email": "test_payer_7@testuser.com"})),
+        )
+        .await;
+    assert_eq!(customer.status, 201, "{}", customer.body);
+    let token = sb
+        .send(
+            Method::POST,
+            "/v1/card_tokens",
+            &[("Authorization", MP)],
+            Some(json!({"card_number": "5031433215406351", "expiration_month": 11, "expiration_year": 2030, "security_code": "123",
+                        "cardholder": {"name": "APRO", "identification": {"type": "CPF", "number": "12345678909"}}})),
+        )
+        .await;
+    assert_eq!(token.status, 201, "{}", token.body);
+    (
+        customer.body["id"].as_str().unwrap_or_default().to_string(),
+        token.body["id"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+async fn advance(sb: &common::TestSandbox, body: Value) {
+    let a = sb
+        .send(Method::POST, "/__sandbox/clock/advance", &[], Some(body))
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
+
+#[tokio::test]
+async fn a_week_later_a_mercado_pago_card_token_is_expired() {
+    let sb = start().await;
+    let (customer, token) = mp_token_and_customer(&sb).await;
+    advance(&sb, json!({"seconds": 7 * 24 * 3600 + 1})).await;
+
+    let read = sb
+        .send(
+            Method::GET,
+            &format!("/v1/card_tokens/{token}"),
+            &[("Authorization", MP)],
+            None,
+        )
+        .await;
+    assert_eq!(read.body["status"], "expired");
+    let saved = sb
+        .send(
+            Method::POST,
+            &format!("/v1/customers/{customer}/cards"),
+            &[("Authorization", MP)],
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(
+        (saved.status, saved.body),
+        (
+            400,
+            json!({"message": "Invalid card_token_id", "error": "bad_request", "status": 400,
+                     "cause": [{"code": "3003", "description": "the card token has expired."}]})
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_day_later_a_minted_square_nonce_is_expired_but_only_for_the_tenant_whose_clock_moved() {
+    let sb = start().await;
+    let mut nonces = Vec::new();
+    let mut customers = Vec::new();
+    for seller in ["EAAA-clock-moved", "EAAA-clock-still"] {
+        let auth = format!("Bearer {seller}");
+        let c = sb
+            .send(
+                Method::POST,
+                "/v2/customers",
+                &[("Authorization", auth.as_str())],
+                Some(json!({"given_name": "Amelia"})),
+            )
+            .await;
+        customers.push(
+            c.body["customer"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+        let n = sb
+            .send(
+                Method::POST,
+                "/__sandbox/square/nonces",
+                &[("Authorization", auth.as_str())],
+                Some(json!({"card_number": "4111111111111111", "exp_month": 12, "exp_year": 2030, "cvv": "111", "postal_code": "94103"})),
+            )
+            .await;
+        assert!(n.status == 200 || n.status == 201, "{}", n.body);
+        nonces.push(n.body["nonce"].as_str().unwrap_or_default().to_string());
+    }
+    advance(
+        &sb,
+        json!({"seconds": 24 * 3600 + 1, "tenant": "EAAA-clock-moved"}),
+    )
+    .await;
+
+    let expired = sb
+        .send(
+            Method::POST,
+            &format!("/v2/customers/{}/cards", customers[0]),
+            &[("Authorization", "Bearer EAAA-clock-moved")],
+            Some(json!({"card_nonce": nonces[0]})),
+        )
+        .await;
+    assert_eq!(
+        (expired.status, expired.body),
+        (
+            400,
+            json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "CARD_TOKEN_EXPIRED",
+                                  "detail": "Card nonce expired; please request new nonce."}]})
+        )
+    );
+    let fresh = sb
+        .send(
+            Method::POST,
+            &format!("/v2/customers/{}/cards", customers[1]),
+            &[("Authorization", "Bearer EAAA-clock-still")],
+            Some(json!({"card_nonce": nonces[1]})),
+        )
+        .await;
+    assert_eq!(fresh.status, 200, "{}", fresh.body);
+    assert_eq!(fresh.body["card"]["last_4"], "1111");
+}
