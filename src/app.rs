@@ -29,6 +29,8 @@ pub struct App {
     operations: Vec<Operation>,
     router: Router,
     providers: HashMap<&'static str, Arc<dyn Provider>>,
+    /// Scenario library and activations (loaded by `build_app`).
+    pub scenarios: crate::scenario::Engine,
 }
 
 /// What start-up compiled, for the one log line and `paysandbox check`.
@@ -61,6 +63,7 @@ impl App {
                 operations,
                 router,
                 providers,
+                scenarios: crate::scenario::Engine::default(),
             },
             report,
         ))
@@ -255,7 +258,7 @@ impl App {
         };
         let mut reply = self.answer_call(provider, &call);
         provider.finish(&call, &mut reply);
-        if self.config.strict {
+        if self.config.strict && !crate::scenario::wire::forced() {
             check_strict(op, &mut reply);
         }
         reply
@@ -287,6 +290,9 @@ impl App {
         }
         if !errors.is_empty() {
             return provider.invalid(call, &errors);
+        }
+        if let Some(reply) = self.scenarios.intercept(provider, call, &tenant) {
+            return reply;
         }
         match provider.handle(call, &tenant) {
             Some(reply) => reply,

@@ -19,6 +19,10 @@ pub struct Config {
     pub seed: Option<u64>,
     /// When set, the admin API also answers non-loopback clients that send this token.
     pub admin_token: Option<String>,
+    /// Extra scenario directories (`--scenarios DIR`), loaded after the embedded ones.
+    pub scenario_dirs: Vec<PathBuf>,
+    /// Scenarios active for every tenant (`--scenario NAME`).
+    pub scenarios: Vec<String>,
 }
 
 impl Default for Config {
@@ -31,6 +35,8 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             seed: None,
             admin_token: None,
+            scenario_dirs: Vec::new(),
+            scenarios: Vec::new(),
         }
     }
 }

@@ -23,8 +23,11 @@ struct Cli {
 enum Command {
     /// Run the sandbox server (the default command).
     Serve(ServeArgs),
-    /// Validate the specs (every schema and example) and exit non-zero on any problem.
+    /// Validate the specs (every schema and example) and the scenario files, and exit
+    /// non-zero on any problem.
     Check(CheckArgs),
+    /// List the scenarios (embedded and from --scenarios DIR) with their descriptions.
+    Scenarios(CheckArgs),
 }
 
 #[derive(Args, Clone)]
@@ -54,6 +57,12 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "PAYSANDBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Activate a scenario for every tenant (repeatable, or comma-separated).
+    #[arg(long = "scenario", env = "PAYSANDBOX_SCENARIO", value_delimiter = ',')]
+    scenario: Vec<String>,
+    /// Also load the scenario files (*.yaml) of this directory (repeatable).
+    #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
+    scenarios: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -61,6 +70,9 @@ struct CheckArgs {
     /// Check the specs in this directory instead of the embedded ones.
     #[arg(long, env = "PAYSANDBOX_SPECS")]
     specs: Option<PathBuf>,
+    /// Also load the scenario files (*.yaml) of this directory (repeatable).
+    #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
+    scenarios: Vec<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -85,6 +97,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check(args)) => check(args),
+        Some(Command::Scenarios(args)) => list_scenarios(args),
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
@@ -93,14 +106,40 @@ fn main() -> ExitCode {
 fn check(args: CheckArgs) -> ExitCode {
     let config = Config {
         specs_dir: args.specs,
+        scenario_dirs: args.scenarios,
         ..Config::default()
     };
     match paysandbox::build_app(config) {
-        Ok((_, report)) => {
+        Ok((app, report)) => {
             println!(
-                "ok: {} specs, {} operations",
-                report.specs, report.operations
+                "ok: {} specs, {} operations, {} scenarios",
+                report.specs,
+                report.operations,
+                app.scenarios.len()
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list_scenarios(args: CheckArgs) -> ExitCode {
+    let config = Config {
+        specs_dir: args.specs,
+        scenario_dirs: args.scenarios,
+        ..Config::default()
+    };
+    match paysandbox::build_app(config) {
+        Ok((app, _)) => {
+            let list = app.scenarios.list();
+            let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for s in list {
+                let first = s.description.lines().next().unwrap_or_default();
+                println!("{:width$}  {:11}  {first}", s.name, s.provider);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -120,6 +159,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         body_limit: args.body_limit,
         seed: args.seed,
         admin_token: args.admin_token,
+        scenario_dirs: args.scenarios,
+        scenarios: args.scenario,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

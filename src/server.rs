@@ -58,9 +58,14 @@ async fn serve_connection(
     app: Arc<App>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The tap lets scenario faults reset or cut the connection (see scenario::wire).
+    let (stream, tap) = crate::scenario::wire::tap(stream);
     let service = service_fn(move |req| {
-        let app = app.clone();
-        async move { Ok::<_, Infallible>(app.serve(req, Some(peer)).await) }
+        let (app, tap) = (app.clone(), tap.clone());
+        async move {
+            let answer = crate::scenario::wire::deliver(&tap, app.serve(req, Some(peer))).await;
+            Ok::<_, Infallible>(answer)
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())

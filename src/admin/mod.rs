@@ -76,10 +76,14 @@ pub fn serve(
             for p in targets {
                 p.reset(tenant);
             }
+            app.scenarios.forget(tenant);
             Reply::json(
                 200,
                 json!({ "reset": true, "provider": provider, "tenant": tenant }),
             )
+        }
+        (_, r) if r == "/scenarios" || r.starts_with("/scenarios/") => {
+            crate::scenario::admin::serve(app, method, r, bytes)
         }
         _ => {
             let mut segments = rest.trim_start_matches('/').splitn(2, '/');
