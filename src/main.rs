@@ -134,11 +134,17 @@ fn list_scenarios(args: CheckArgs) -> ExitCode {
     };
     match paysandbox::build_app(config) {
         Ok((app, _)) => {
+            use std::io::Write;
             let list = app.scenarios.list();
             let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            let mut out = std::io::stdout().lock();
             for s in list {
-                let first = s.description.lines().next().unwrap_or_default();
-                println!("{:width$}  {:11}  {first}", s.name, s.provider);
+                // A closed pipe (`| head`) just ends the listing.
+                if writeln!(out, "{:width$}  {:11}  {}", s.name, s.provider, s.description)
+                    .is_err()
+                {
+                    break;
+                }
             }
             ExitCode::SUCCESS
         }
