@@ -140,8 +140,12 @@ fn list_scenarios(args: CheckArgs) -> ExitCode {
             let mut out = std::io::stdout().lock();
             for s in list {
                 // A closed pipe (`| head`) just ends the listing.
-                if writeln!(out, "{:width$}  {:11}  {}", s.name, s.provider, s.description)
-                    .is_err()
+                if writeln!(
+                    out,
+                    "{:width$}  {:11}  {}",
+                    s.name, s.provider, s.description
+                )
+                .is_err()
                 {
                     break;
                 }

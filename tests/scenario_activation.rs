@@ -39,14 +39,25 @@ async fn load(sb: &common::TestSandbox, yaml: &str) -> common::Answer {
 #[tokio::test]
 async fn a_header_scenario_applies_to_that_request_only() {
     let sb = common::start().await;
-    assert_eq!(save_card(&sb, A, Some("mp-save-card-129")).await.status, 400);
+    assert_eq!(
+        save_card(&sb, A, Some("mp-save-card-129")).await.status,
+        400
+    );
     let plain = save_card(&sb, A, None).await;
     assert_eq!(plain.status, 201);
     assert_eq!(plain.header("x-sandbox-scenario-rule"), None);
     // Several names, first firing rule wins; names of another provider are ignored.
-    let got = save_card(&sb, A, Some("square-create-customer-card-card-expired, mp-save-card-451,mp-save-card-129")).await;
+    let got = save_card(
+        &sb,
+        A,
+        Some("square-create-customer-card-card-expired, mp-save-card-451,mp-save-card-129"),
+    )
+    .await;
     assert_eq!(got.status, 451);
-    assert_eq!(got.header("x-sandbox-scenario-rule"), Some("mp-save-card-451#0"));
+    assert_eq!(
+        got.header("x-sandbox-scenario-rule"),
+        Some("mp-save-card-451#0")
+    );
 }
 
 #[tokio::test]
@@ -79,7 +90,9 @@ async fn the_admin_api_activates_a_scenario_for_one_tenant() {
     assert_eq!(save_card(&sb, A, None).await.status, 400);
     assert_eq!(save_card(&sb, B, None).await.status, 201);
 
-    let listed = sb.send(Method::GET, "/__sandbox/scenarios", &[], None).await;
+    let listed = sb
+        .send(Method::GET, "/__sandbox/scenarios", &[], None)
+        .await;
     let entry = listed.body["scenarios"]
         .as_array()
         .unwrap()
@@ -103,12 +116,25 @@ async fn the_admin_api_activates_a_scenario_for_one_tenant() {
             Some(json!({"tenant": "TEST-1111111111-tenant-a"})),
         )
         .await;
-    assert_eq!(off.body, json!({"scenario": "mp-save-card-129", "tenant": "TEST-1111111111-tenant-a", "deactivated": true}));
+    assert_eq!(
+        off.body,
+        json!({"scenario": "mp-save-card-129", "tenant": "TEST-1111111111-tenant-a", "deactivated": true})
+    );
     assert_eq!(save_card(&sb, A, None).await.status, 201);
 
-    let missing = sb.send(Method::POST, "/__sandbox/scenarios/nope/activate", &[], None).await;
+    let missing = sb
+        .send(
+            Method::POST,
+            "/__sandbox/scenarios/nope/activate",
+            &[],
+            None,
+        )
+        .await;
     assert_eq!(missing.status, 404);
-    assert_eq!(missing.body, json!({"error": {"status": 404, "message": "unknown scenario \"nope\""}}));
+    assert_eq!(
+        missing.body,
+        json!({"error": {"status": 404, "message": "unknown scenario \"nope\""}})
+    );
 }
 
 #[tokio::test]
@@ -120,7 +146,12 @@ async fn a_start_up_scenario_applies_to_every_tenant() {
 
 #[tokio::test]
 async fn an_unknown_start_up_scenario_stops_the_start() {
-    let err = paysandbox::Sandbox::builder().scenario("mp-save-crad-129").start().await.err().unwrap();
+    let err = paysandbox::Sandbox::builder()
+        .scenario("mp-save-crad-129")
+        .start()
+        .await
+        .err()
+        .unwrap();
     assert_eq!(
         err.to_string(),
         "--scenario: unknown scenario \"mp-save-crad-129\" (similar: mp-save-card-100, mp-save-card-101, mp-save-card-102, mp-save-card-103, mp-save-card-104)"
@@ -143,7 +174,11 @@ async fn times_and_after_are_counted_exactly_under_20_concurrent_requests() {
             let tasks: Vec<_> = (0..20)
                 .map(|_| {
                     let sb = sb.clone();
-                    tokio::spawn(async move { save_card(&sb, auth, Some("qa-third-to-seventh-fail")).await.status })
+                    tokio::spawn(async move {
+                        save_card(&sb, auth, Some("qa-third-to-seventh-fail"))
+                            .await
+                            .status
+                    })
                 })
                 .collect();
             let mut statuses = Vec::new();
@@ -160,11 +195,22 @@ async fn times_and_after_are_counted_exactly_under_20_concurrent_requests() {
     let b = run(B).await;
     assert_eq!(b.iter().filter(|s| **s == 500).count(), 5, "{b:?}");
     // Sequentially the window is exactly matches 3..=7.
-    let reset = sb.send(Method::POST, "/__sandbox/reset", &[], Some(json!({"tenant": "TEST-1111111111-tenant-a"}))).await;
+    let reset = sb
+        .send(
+            Method::POST,
+            "/__sandbox/reset",
+            &[],
+            Some(json!({"tenant": "TEST-1111111111-tenant-a"})),
+        )
+        .await;
     assert_eq!(reset.status, 200);
     let mut seq = Vec::new();
     for _ in 0..9 {
-        seq.push(save_card(&sb, A, Some("qa-third-to-seventh-fail")).await.status);
+        seq.push(
+            save_card(&sb, A, Some("qa-third-to-seventh-fail"))
+                .await
+                .status,
+        );
     }
     assert_eq!(seq, vec![201, 201, 500, 500, 500, 500, 500, 201, 201]);
 }
@@ -178,7 +224,10 @@ async fn a_delay_holds_the_answer_at_least_that_long() {
     let got = save_card(&sb, A, Some("qa-slow")).await;
     let took = started.elapsed();
     assert_eq!(got.status, 201);
-    assert!(took >= Duration::from_millis(300), "answered after {took:?}");
+    assert!(
+        took >= Duration::from_millis(300),
+        "answered after {took:?}"
+    );
     // Delays run concurrently: ten delayed requests take about one delay, not ten.
     let started = Instant::now();
     let sb = std::sync::Arc::new(sb);
@@ -192,7 +241,10 @@ async fn a_delay_holds_the_answer_at_least_that_long() {
         assert_eq!(t.await.unwrap(), 201);
     }
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(2500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
 }
 
 #[tokio::test]
@@ -216,18 +268,57 @@ rules:
             sb.send(
                 Method::POST,
                 path,
-                &[("Authorization", A), ("X-Test-Case", case), ("X-Sandbox-Scenario", "qa-matchers")],
+                &[
+                    ("Authorization", A),
+                    ("X-Test-Case", case),
+                    ("X-Sandbox-Scenario", "qa-matchers"),
+                ],
                 Some(json!({"token": token})),
             )
             .await
         }
     };
-    let hit = send("/v1/customers/999-x/cards", "declined", "deadbeef00000000000000000000000000").await;
-    assert_eq!((hit.status, hit.body.clone()), (402, json!({"declined": true})));
+    let hit = send(
+        "/v1/customers/999-x/cards",
+        "declined",
+        "deadbeef00000000000000000000000000",
+    )
+    .await;
+    assert_eq!(
+        (hit.status, hit.body.clone()),
+        (402, json!({"declined": true}))
+    );
     assert_eq!(hit.header("x-why"), Some("qa"));
-    assert_eq!(send("/v1/customers/998-x/cards", "declined", "deadbeef00000000000000000000000000").await.status, 201);
-    assert_eq!(send("/v1/customers/999-x/cards", "other", "deadbeef00000000000000000000000000").await.status, 201);
-    assert_eq!(send("/v1/customers/999-x/cards", "declined", "beefdead00000000000000000000000000").await.status, 201);
+    assert_eq!(
+        send(
+            "/v1/customers/998-x/cards",
+            "declined",
+            "deadbeef00000000000000000000000000"
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(
+        send(
+            "/v1/customers/999-x/cards",
+            "other",
+            "deadbeef00000000000000000000000000"
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(
+        send(
+            "/v1/customers/999-x/cards",
+            "declined",
+            "beefdead00000000000000000000000000"
+        )
+        .await
+        .status,
+        201
+    );
 }
 
 #[tokio::test]
@@ -238,11 +329,11 @@ async fn a_scenario_with_a_mistake_is_refused_by_the_admin_api_with_its_position
     assert_eq!(
         got.body,
         json!({"error": {"status": 400,
-            "message": "<request body>:4:23: unknown operation \"CreateCustomerCrd\" for provider square (did you mean CreateCustomerCard?)\n<request body>:5:22: unknown error code \"CARD_TOKEN_USD\" for provider square (did you mean CARD_TOKEN_USED?)",
-            "problems": [
-                {"line": 4, "column": 23, "message": "unknown operation \"CreateCustomerCrd\" for provider square (did you mean CreateCustomerCard?)"},
-                {"line": 5, "column": 22, "message": "unknown error code \"CARD_TOKEN_USD\" for provider square (did you mean CARD_TOKEN_USED?)"}
-            ]}})
+        "message": "<request body>:4:23: unknown operation \"CreateCustomerCrd\" for provider square (did you mean CreateCustomerCard?)\n<request body>:5:22: unknown error code \"CARD_TOKEN_USD\" for provider square (did you mean CARD_TOKEN_USED?)",
+        "problems": [
+            {"line": 4, "column": 23, "message": "unknown operation \"CreateCustomerCrd\" for provider square (did you mean CreateCustomerCard?)"},
+            {"line": 5, "column": 22, "message": "unknown error code \"CARD_TOKEN_USD\" for provider square (did you mean CARD_TOKEN_USED?)"}
+        ]}})
     );
 }
 
@@ -253,7 +344,11 @@ async fn the_card_token_used_story_saves_once_then_refuses_the_nonce() {
         sb.send(
             Method::POST,
             "/v2/customers/JDKYHBWT1D4F8MFH63DBMEN8Y4/cards",
-            &[("Authorization", "Bearer EAAA-story"), ("Square-Version", "2025-08-20"), ("X-Sandbox-Scenario", "square-card-token-used")],
+            &[
+                ("Authorization", "Bearer EAAA-story"),
+                ("Square-Version", "2025-08-20"),
+                ("X-Sandbox-Scenario", "square-card-token-used"),
+            ],
             Some(json!({"card_nonce": "cnon:card-nonce-ok"})),
         )
     };

@@ -27,7 +27,10 @@ async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> (Vec<u8>, std::
     let mut buf = [0u8; 4096];
     let end = loop {
         match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
-            Err(_) => panic!("the server neither answered nor closed: {:?}", String::from_utf8_lossy(&got)),
+            Err(_) => panic!(
+                "the server neither answered nor closed: {:?}",
+                String::from_utf8_lossy(&got)
+            ),
             Ok(Ok(0)) => break Ok(()),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
             Ok(Err(e)) => break Err(e),
@@ -39,15 +42,26 @@ async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> (Vec<u8>, std::
 #[tokio::test]
 async fn a_reset_scenario_resets_the_connection() {
     let sb = common::start().await;
-    let (got, end) = exchange(sb.sandbox.addr(), &save_card_request("mp-save-card-connection-reset")).await;
-    assert!(got.is_empty(), "no byte of answer: {:?}", String::from_utf8_lossy(&got));
+    let (got, end) = exchange(
+        sb.sandbox.addr(),
+        &save_card_request("mp-save-card-connection-reset"),
+    )
+    .await;
+    assert!(
+        got.is_empty(),
+        "no byte of answer: {:?}",
+        String::from_utf8_lossy(&got)
+    );
     assert_eq!(end.unwrap_err().kind(), std::io::ErrorKind::ConnectionReset);
 
     // An HTTP client reports it as a failed request, not as an answer.
     let err = sb
         .client
         .post(sb.url("/v1/customers/1234567890-AbCdEfGhIjKlMn/cards"))
-        .header("Authorization", "Bearer TEST-1234567890-112233-abcdef-448870796")
+        .header(
+            "Authorization",
+            "Bearer TEST-1234567890-112233-abcdef-448870796",
+        )
         .header("X-Sandbox-Scenario", "mp-save-card-connection-reset")
         .json(&json!({"token": "9b2d63e00d66a8c721607214ceda233a"}))
         .send()
@@ -59,7 +73,10 @@ async fn a_reset_scenario_resets_the_connection() {
         .send(
             reqwest::Method::POST,
             "/v1/customers/1234567890-AbCdEfGhIjKlMn/cards",
-            &[("Authorization", "Bearer TEST-1234567890-112233-abcdef-448870796")],
+            &[(
+                "Authorization",
+                "Bearer TEST-1234567890-112233-abcdef-448870796",
+            )],
             Some(json!({"token": "9b2d63e00d66a8c721607214ceda233a"})),
         )
         .await;
@@ -69,14 +86,25 @@ async fn a_reset_scenario_resets_the_connection() {
 #[tokio::test]
 async fn an_empty_response_scenario_closes_without_answering() {
     let sb = common::start().await;
-    let (got, end) = exchange(sb.sandbox.addr(), &save_card_request("mp-save-card-empty-response")).await;
+    let (got, end) = exchange(
+        sb.sandbox.addr(),
+        &save_card_request("mp-save-card-empty-response"),
+    )
+    .await;
     assert!(end.is_ok(), "a clean close, not a reset: {end:?}");
-    assert!(got.is_empty(), "no byte of answer: {:?}", String::from_utf8_lossy(&got));
+    assert!(
+        got.is_empty(),
+        "no byte of answer: {:?}",
+        String::from_utf8_lossy(&got)
+    );
 
     let err = sb
         .client
         .post(sb.url("/v1/customers/1234567890-AbCdEfGhIjKlMn/cards"))
-        .header("Authorization", "Bearer TEST-1234567890-112233-abcdef-448870796")
+        .header(
+            "Authorization",
+            "Bearer TEST-1234567890-112233-abcdef-448870796",
+        )
         .header("X-Sandbox-Scenario", "mp-save-card-empty-response")
         .json(&json!({"token": "9b2d63e00d66a8c721607214ceda233a"}))
         .send()
@@ -102,25 +130,38 @@ async fn close_after_headers_sends_the_head_then_drops_the_body() {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse().unwrap()))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse().unwrap())
+        })
         .expect("content-length");
     assert!(length > 0);
     assert_eq!(rest, "", "no byte of the body");
-    assert!(head.to_ascii_lowercase().contains("x-sandbox-scenario-rule: square-create-customer-card-close-after-headers#0"));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-sandbox-scenario-rule: square-create-customer-card-close-after-headers#0")
+    );
 
     // reqwest gets the status and headers, then fails reading the body.
     let response = sb
         .client
         .post(sb.url("/v2/customers/JDKYHBWT1D4F8MFH63DBMEN8Y4/cards"))
         .header("Authorization", "Bearer EAAA-faults")
-        .header("X-Sandbox-Scenario", "square-create-customer-card-close-after-headers")
+        .header(
+            "X-Sandbox-Scenario",
+            "square-create-customer-card-close-after-headers",
+        )
         .json(&json!({"card_nonce": "cnon:card-nonce-ok"}))
         .send()
         .await
         .expect("the head arrives");
     assert_eq!(response.status(), 200);
     let err = response.bytes().await.unwrap_err();
-    assert!(err.is_body() || err.is_decode() || err.is_request(), "{err:?}");
+    assert!(
+        err.is_body() || err.is_decode() || err.is_request(),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -128,17 +169,38 @@ async fn a_slow_body_trickles_but_arrives_whole() {
     let sb = common::start().await;
     let body = json!({"identifier": "USER_PS_001", "card_number": "4111111111111111", "cardholder_name": "Priya Sharma",
         "expiry_month": 5, "expiry_year": 2030, "network": "visa", "card_type": "credit_card", "nickname": "Travel card"});
-    let headers = [("X-Client-ID", "client-a"), ("X-Client-Secret", "secret-a"), ("X-API-Version", "1.0.0")];
-    let plain = sb.send(reqwest::Method::POST, "/pg/tokens/", &headers, Some(body.clone())).await;
+    let headers = [
+        ("X-Client-ID", "client-a"),
+        ("X-Client-Secret", "secret-a"),
+        ("X-API-Version", "1.0.0"),
+    ];
+    let plain = sb
+        .send(
+            reqwest::Method::POST,
+            "/pg/tokens/",
+            &headers,
+            Some(body.clone()),
+        )
+        .await;
     let size = serde_json::to_vec(&plain.body).unwrap().len();
     let mut slow_headers = headers.to_vec();
     slow_headers.push(("X-Sandbox-Scenario", "eximpe-save-card-slow-body"));
     let started = Instant::now();
-    let slow = sb.send(reqwest::Method::POST, "/pg/tokens/", &slow_headers, Some(body)).await;
+    let slow = sb
+        .send(
+            reqwest::Method::POST,
+            "/pg/tokens/",
+            &slow_headers,
+            Some(body),
+        )
+        .await;
     let took = started.elapsed();
     assert_eq!(slow.status, plain.status);
     assert_eq!(slow.body, plain.body, "the same answer, only slower");
     // 8 bytes every 250 ms: the last chunk leaves (chunks - 1) intervals after the first.
     let chunks = size.div_ceil(8) as u32;
-    assert!(took >= Duration::from_millis(250) * (chunks - 1), "{size} bytes in {took:?}");
+    assert!(
+        took >= Duration::from_millis(250) * (chunks - 1),
+        "{size} bytes in {took:?}"
+    );
 }

@@ -15,7 +15,14 @@ fn headers_of(v: &Value) -> Vec<(String, String)> {
     v.as_object()
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -30,10 +37,14 @@ async fn send_example(
     if let Some(name) = scenario {
         headers.push(("X-Sandbox-Scenario".into(), name.into()));
     }
-    let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let method = Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
     let body = request.get("body").cloned().filter(|b| !b.is_null());
-    sb.send(method, request["path"].as_str().unwrap(), &refs, body).await
+    sb.send(method, request["path"].as_str().unwrap(), &refs, body)
+        .await
 }
 
 /// Scenarios whose story needs more than one request, or whose answer is a fault: each has
@@ -56,18 +67,32 @@ async fn every_shipped_scenario_answers_its_documented_example() {
         let name = doc["name"].as_str().unwrap();
         assert_eq!(format!("{name}.yaml"), *file);
         let example = &doc["example"];
-        assert!(example.is_object(), "{file}: every shipped scenario documents an example");
+        assert!(
+            example.is_object(),
+            "{file}: every shipped scenario documents an example"
+        );
         let Some(expected) = example.get("response") else {
-            assert!(COVERED_ELSEWHERE.contains(&name), "{file}: no example response and no own test");
+            assert!(
+                COVERED_ELSEWHERE.contains(&name),
+                "{file}: no example response and no own test"
+            );
             continue;
         };
         let got = send_example(&sb, &example["request"], Some(name)).await;
-        assert_eq!(got.status as u64, expected["status"].as_u64().unwrap(), "{file}: status ({:#})", got.body);
+        assert_eq!(
+            got.status as u64,
+            expected["status"].as_u64().unwrap(),
+            "{file}: status ({:#})",
+            got.body
+        );
         assert_eq!(got.body, expected["body"], "{file}: body");
         for (k, v) in headers_of(&expected["headers"]) {
             assert_eq!(got.header(&k), Some(v.as_str()), "{file}: header {k}");
         }
-        assert_eq!(got.header("x-sandbox-scenario-rule"), Some(format!("{name}#0").as_str()));
+        assert_eq!(
+            got.header("x-sandbox-scenario-rule"),
+            Some(format!("{name}#0").as_str())
+        );
         // Header activation is for that one request: without it, the same request is served
         // normally.
         let plain = send_example(&sb, &example["request"], None).await;
@@ -91,11 +116,17 @@ fn every_file_of_the_scenarios_folder_is_compiled_in() {
         .filter(|n| n.ends_with(".yaml"))
         .collect();
     on_disk.sort();
-    let embedded: Vec<String> = paysandbox::scenario::embedded().iter().map(|(n, _)| n.to_string()).collect();
+    let embedded: Vec<String> = paysandbox::scenario::embedded()
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
     assert_eq!(on_disk, embedded, "run python3 scenarios/generate.py");
 }
 
-const MP: (&str, &str) = ("Authorization", "Bearer TEST-1234567890-112233-abcdef-448870796");
+const MP: (&str, &str) = (
+    "Authorization",
+    "Bearer TEST-1234567890-112233-abcdef-448870796",
+);
 
 #[tokio::test]
 async fn mercado_pago_card_limit_129_in_one_header() {
@@ -143,16 +174,32 @@ async fn mercado_pago_rate_limit_carries_retry_after() {
 async fn square_card_errors_in_square_envelope_and_status() {
     let sb = common::start().await;
     let cases = [
-        ("square-create-customer-card-card-token-used", 400, json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "CARD_TOKEN_USED", "detail": "Card nonce already used; please request new nonce."}]})),
-        ("square-create-customer-card-verify-cvv-failure", 402, json!({"errors": [{"category": "PAYMENT_METHOD_ERROR", "code": "VERIFY_CVV_FAILURE"}]})),
-        ("square-create-customer-card-card-processing-not-enabled", 403, json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "CARD_PROCESSING_NOT_ENABLED"}]})),
+        (
+            "square-create-customer-card-card-token-used",
+            400,
+            json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "CARD_TOKEN_USED", "detail": "Card nonce already used; please request new nonce."}]}),
+        ),
+        (
+            "square-create-customer-card-verify-cvv-failure",
+            402,
+            json!({"errors": [{"category": "PAYMENT_METHOD_ERROR", "code": "VERIFY_CVV_FAILURE"}]}),
+        ),
+        (
+            "square-create-customer-card-card-processing-not-enabled",
+            403,
+            json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "CARD_PROCESSING_NOT_ENABLED"}]}),
+        ),
     ];
     for (name, status, body) in cases {
         let got = sb
             .send(
                 Method::POST,
                 "/v2/customers/JDKYHBWT1D4F8MFH63DBMEN8Y4/cards",
-                &[("Authorization", "Bearer EAAA-qa"), ("Square-Version", "2025-08-20"), ("X-Sandbox-Scenario", name)],
+                &[
+                    ("Authorization", "Bearer EAAA-qa"),
+                    ("Square-Version", "2025-08-20"),
+                    ("X-Sandbox-Scenario", name),
+                ],
                 Some(json!({"card_nonce": "cnon:card-nonce-ok"})),
             )
             .await;
@@ -164,12 +211,18 @@ async fn square_card_errors_in_square_envelope_and_status() {
 #[tokio::test]
 async fn eximpe_rupay_without_reference_and_duplicate_card() {
     let sb = common::start().await;
-    let headers = [("X-Client-ID", "client-a"), ("X-Client-Secret", "secret-a"), ("X-API-Version", "1.0.0")];
+    let headers = [
+        ("X-Client-ID", "client-a"),
+        ("X-Client-Secret", "secret-a"),
+        ("X-API-Version", "1.0.0"),
+    ];
     let rupay = json!({"identifier": "USER_PS_001", "card_number": "6521510000000005", "cardholder_name": "Priya Sharma",
         "expiry_month": 5, "expiry_year": 2030, "network": "rupay", "card_type": "debit_card", "nickname": "Rupay"});
     let mut h = headers.to_vec();
     h.push(("X-Sandbox-Scenario", "eximpe-rupay-reference-missing"));
-    let got = sb.send(Method::POST, "/pg/tokens/", &h, Some(rupay.clone())).await;
+    let got = sb
+        .send(Method::POST, "/pg/tokens/", &h, Some(rupay.clone()))
+        .await;
     assert_eq!(got.status, 400);
     assert_eq!(
         got.body,
@@ -179,7 +232,9 @@ async fn eximpe_rupay_without_reference_and_duplicate_card() {
     // The same card with its reference number is not matched by the scenario.
     let mut with_ref = rupay.clone();
     with_ref["authorization_reference_number"] = json!("ARN123456");
-    let got = sb.send(Method::POST, "/pg/tokens/", &h, Some(with_ref)).await;
+    let got = sb
+        .send(Method::POST, "/pg/tokens/", &h, Some(with_ref))
+        .await;
     assert_eq!(got.status, 200, "{:#}", got.body);
     assert_eq!(got.header("x-sandbox-scenario-rule"), None);
 

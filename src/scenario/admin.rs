@@ -88,6 +88,9 @@ pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
                 Err(e) => admin_error(400, e),
             }
         }
-        _ => admin_error(404, format!("no sandbox endpoint {method} /__sandbox{rest}")),
+        _ => admin_error(
+            404,
+            format!("no sandbox endpoint {method} /__sandbox{rest}"),
+        ),
     }
 }

@@ -59,7 +59,9 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "mp-add-payment-method-duplicate-payment-method-not-allowed.yaml",
-        include_str!("../../scenarios/mp-add-payment-method-duplicate-payment-method-not-allowed.yaml"),
+        include_str!(
+            "../../scenarios/mp-add-payment-method-duplicate-payment-method-not-allowed.yaml"
+        ),
     ),
     (
         "mp-add-payment-method-header-missing.yaml",
@@ -79,7 +81,9 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "mp-add-payment-method-more-than-two-payment-methods-not-allowed.yaml",
-        include_str!("../../scenarios/mp-add-payment-method-more-than-two-payment-methods-not-allowed.yaml"),
+        include_str!(
+            "../../scenarios/mp-add-payment-method-more-than-two-payment-methods-not-allowed.yaml"
+        ),
     ),
     (
         "mp-add-payment-method-payload-failed.yaml",
@@ -87,7 +91,9 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "mp-add-payment-method-payment-method-id-cannot-be-blank.yaml",
-        include_str!("../../scenarios/mp-add-payment-method-payment-method-id-cannot-be-blank.yaml"),
+        include_str!(
+            "../../scenarios/mp-add-payment-method-payment-method-id-cannot-be-blank.yaml"
+        ),
     ),
     (
         "mp-add-payment-method-payment-method-not-approved.yaml",
@@ -343,7 +349,9 @@ pub const FILES: &[(&str, &str)] = &[
     ),
     (
         "square-create-customer-card-card-processing-not-enabled.yaml",
-        include_str!("../../scenarios/square-create-customer-card-card-processing-not-enabled.yaml"),
+        include_str!(
+            "../../scenarios/square-create-customer-card-card-processing-not-enabled.yaml"
+        ),
     ),
     (
         "square-create-customer-card-card-token-expired.yaml",

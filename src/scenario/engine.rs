@@ -209,9 +209,9 @@ impl Engine {
         match tenant {
             None => {
                 if let Some(settings) = &s.settings {
-                    provider
-                        .configure(settings)
-                        .map_err(|e| format!("{} refuses the settings of {name}: {e}", s.provider))?;
+                    provider.configure(settings).map_err(|e| {
+                        format!("{} refuses the settings of {name}: {e}", s.provider)
+                    })?;
                 }
                 let mut global = self.global.write();
                 if !global.iter().any(|n| n == name) {
@@ -221,7 +221,9 @@ impl Engine {
                 self.counters.lock().retain(|k, _| k.0 != name);
             }
             Some(t) => {
-                self.seeded.lock().remove(&(name.to_string(), t.to_string()));
+                self.seeded
+                    .lock()
+                    .remove(&(name.to_string(), t.to_string()));
                 self.ensure_seeded(provider, &s, t)?;
                 let mut tenants = self.tenants.write();
                 let names = tenants.entry(t.to_string()).or_default();
@@ -229,7 +231,9 @@ impl Engine {
                     names.push(name.to_string());
                     self.activations.fetch_add(1, Ordering::Relaxed);
                 }
-                self.counters.lock().retain(|k, _| !(k.0 == name && k.2 == t));
+                self.counters
+                    .lock()
+                    .retain(|k, _| !(k.0 == name && k.2 == t));
             }
         }
         Ok(())
@@ -272,7 +276,12 @@ impl Engine {
             .retain(|k| tenant.is_some_and(|t| k.1 != t));
     }
 
-    fn ensure_seeded(&self, provider: &dyn Provider, s: &Scenario, tenant: &str) -> Result<(), String> {
+    fn ensure_seeded(
+        &self,
+        provider: &dyn Provider,
+        s: &Scenario,
+        tenant: &str,
+    ) -> Result<(), String> {
         let Some(seed) = &s.seed else {
             return Ok(());
         };
@@ -285,9 +294,13 @@ impl Engine {
         if seeded.contains(&key) {
             return Ok(());
         }
-        provider
-            .import(tenant, seed)
-            .map_err(|e| format!("{} refused the seed of scenario {}: {e}", provider.name(), s.name))?;
+        provider.import(tenant, seed).map_err(|e| {
+            format!(
+                "{} refused the seed of scenario {}: {e}",
+                provider.name(),
+                s.name
+            )
+        })?;
         seeded.insert(key);
         Ok(())
     }
@@ -304,7 +317,12 @@ impl Engine {
     /// The scenario step of the pipeline, after authentication and validation. `Some` is the
     /// answer (the handler is not called); `None` lets the handler answer, possibly with a
     /// delay or fault recorded for delivery.
-    pub fn intercept(&self, provider: &dyn Provider, call: &Call, tenant: &Tenant) -> Option<Reply> {
+    pub fn intercept(
+        &self,
+        provider: &dyn Provider,
+        call: &Call,
+        tenant: &Tenant,
+    ) -> Option<Reply> {
         let header = call.header(HEADER).map(str::trim).filter(|h| !h.is_empty());
         if header.is_none() && self.activations.load(Ordering::Relaxed) == 0 {
             return None;
@@ -318,7 +336,12 @@ impl Engine {
                 }
                 match library.get(name) {
                     Some(s) => active.push(s.clone()),
-                    None => return Some(forced(admin_error(400, format!("X-Sandbox-Scenario: {}", self.unknown(name))))),
+                    None => {
+                        return Some(forced(admin_error(
+                            400,
+                            format!("X-Sandbox-Scenario: {}", self.unknown(name)),
+                        )));
+                    }
                 }
             }
             let tenants = self.tenants.read();
@@ -361,7 +384,11 @@ impl Engine {
         {
             return Some(forced(admin_error(
                 500,
-                format!("{} refused then_state of scenario {} rule {index}: {e}", provider.name(), s.name),
+                format!(
+                    "{} refused then_state of scenario {} rule {index}: {e}",
+                    provider.name(),
+                    s.name
+                ),
             )));
         }
         let delay = rule.delay.map(|d| pick(d, call));
@@ -388,7 +415,9 @@ fn pick(d: Delay, call: &Call) -> Duration {
     let ms = if d.min_ms == d.max_ms {
         d.min_ms
     } else {
-        call.env.ids.with_rng(|r| r.random_range(d.min_ms..=d.max_ms))
+        call.env
+            .ids
+            .with_rng(|r| r.random_range(d.min_ms..=d.max_ms))
     };
     Duration::from_millis(ms)
 }
@@ -420,7 +449,10 @@ fn render(provider: &dyn Provider, respond: &Respond) -> Reply {
     }
     // Clients honour Retry-After on these (and the official SDKs retry them).
     if (reply.status == 429 || reply.status >= 500)
-        && !reply.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
+        && !reply
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("retry-after"))
     {
         reply
             .headers

@@ -198,7 +198,11 @@ impl Checker {
         let raw: RawScenario = serde_path_to_error::deserialize(&doc.value).map_err(|e| {
             let pointer = pointer_of(e.path());
             let message = e.inner().to_string();
+            // serde's path for an unknown field already ends with that field.
             let pos = match unknown_field(&message) {
+                Some(field) if pointer.ends_with(&format!("/{}", yaml::segment(&field))) => {
+                    doc.key_at(&pointer)
+                }
                 Some(field) => doc.key_at(&format!("{pointer}/{}", yaml::segment(&field))),
                 None => doc.at(&pointer),
             };
@@ -259,7 +263,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn did_you_mean(s: Option<&str>) -> String {
-    s.map(|s| format!(" (did you mean {s}?)")).unwrap_or_default()
+    s.map(|s| format!(" (did you mean {s}?)"))
+        .unwrap_or_default()
 }
 
 /// Scenario names travel in a comma-separated header and in URL paths.
@@ -319,9 +324,15 @@ impl Compile<'_> {
         }
         if let (Some(settings), Some(f)) = (&raw.settings, facts) {
             if !settings.is_object() {
-                self.fail("/settings", "settings must be a mapping of provider settings");
+                self.fail(
+                    "/settings",
+                    "settings must be a mapping of provider settings",
+                );
             } else if let Err(e) = f.scratch.configure(settings) {
-                self.fail("/settings", format!("{} refuses these settings: {e}", f.name));
+                self.fail(
+                    "/settings",
+                    format!("{} refuses these settings: {e}", f.name),
+                );
             }
         }
         if let (Some(seed), Some(f)) = (&raw.seed, facts) {
@@ -352,7 +363,10 @@ impl Compile<'_> {
     /// A seed or `then_state`: a mapping the provider accepts, tried on the scratch copy.
     fn state(&mut self, pointer: &str, state: &Value, f: &ProviderFacts) {
         if !state.is_object() {
-            self.fail(pointer, "state must be a mapping in the provider's export shape");
+            self.fail(
+                pointer,
+                "state must be a mapping in the provider's export shape",
+            );
             return;
         }
         if !f.can_import {
@@ -382,7 +396,9 @@ impl Compile<'_> {
         let delay = raw
             .delay_ms
             .and_then(|d| self.delay(&format!("{at}/delay_ms"), &d));
-        let fault = raw.fault.and_then(|f| self.fault(&format!("{at}/fault"), &f));
+        let fault = raw
+            .fault
+            .and_then(|f| self.fault(&format!("{at}/fault"), &f));
         if let (Some(state), Some(f)) = (&raw.then_state, facts) {
             self.state(&format!("{at}/then_state"), state, f);
         }
@@ -609,7 +625,10 @@ impl Compile<'_> {
                     Value::String(s) => s,
                     Value::Number(n) => n.to_string(),
                     _ => {
-                        self.fail(&pointer, "error is a catalogue code such as \"129\" or CARD_TOKEN_USED");
+                        self.fail(
+                            &pointer,
+                            "error is a catalogue code such as \"129\" or CARD_TOKEN_USED",
+                        );
                         return None;
                     }
                 };
@@ -630,7 +649,10 @@ impl Compile<'_> {
             }
             (None, Some(status)) => {
                 if !(100..=599).contains(&status) {
-                    self.fail(&format!("{at}/status"), "status must be between 100 and 599");
+                    self.fail(
+                        &format!("{at}/status"),
+                        "status must be between 100 and 599",
+                    );
                     return None;
                 }
                 Some(Respond::Explicit {
@@ -654,22 +676,35 @@ impl Compile<'_> {
         let ms = |v: &Value| v.as_u64().filter(|n| *n <= MAX);
         let delay = match v {
             Value::Array(pair) if pair.len() == 2 => match (ms(&pair[0]), ms(&pair[1])) {
-                (Some(min), Some(max)) if min <= max => Some(Delay { min_ms: min, max_ms: max }),
+                (Some(min), Some(max)) if min <= max => Some(Delay {
+                    min_ms: min,
+                    max_ms: max,
+                }),
                 _ => None,
             },
-            v => ms(v).map(|n| Delay { min_ms: n, max_ms: n }),
+            v => ms(v).map(|n| Delay {
+                min_ms: n,
+                max_ms: n,
+            }),
         };
         if delay.is_none() {
             self.fail(
                 at,
-                format!("delay_ms is milliseconds (0-{MAX}), or a range [min, max] with min <= max"),
+                format!(
+                    "delay_ms is milliseconds (0-{MAX}), or a range [min, max] with min <= max"
+                ),
             );
         }
         delay
     }
 
     fn fault(&mut self, at: &str, v: &Value) -> Option<Fault> {
-        const KINDS: [&str; 4] = ["reset", "empty_response", "close_after_headers", "slow_body"];
+        const KINDS: [&str; 4] = [
+            "reset",
+            "empty_response",
+            "close_after_headers",
+            "slow_body",
+        ];
         let (kind, options) = match v {
             Value::String(s) => (s.as_str(), None),
             Value::Object(map) if map.len() == 1 => {

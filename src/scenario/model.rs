@@ -71,7 +71,10 @@ impl Matcher {
             (_, None) => false,
             (Matcher::Regex(r), Some(s)) => r.is_match(s),
             (Matcher::Equals(Value::String(v)), Some(s)) => v == s,
-            (Matcher::Equals(v), Some(s)) => v.to_string() == s,
+            // A number or boolean in the file matches its text form in the request.
+            (Matcher::Equals(v), Some(s)) => {
+                serde_json::from_str::<Value>(s).is_ok_and(|t| t == *v)
+            }
         }
     }
 
@@ -92,7 +95,7 @@ impl Matcher {
 
 impl When {
     pub fn matches(&self, call: &Call) -> bool {
-        (self.operations.is_empty() || self.operations.iter().any(|o| *o == call.op.id))
+        (self.operations.is_empty() || self.operations.contains(&call.op.id))
             && self.path.iter().all(|(name, m)| {
                 m.text(
                     call.params

@@ -133,7 +133,8 @@ impl AsyncWrite for Tapped {
             AFTER_HEAD => {
                 let (_, end) = scan_head(this.head_end, buf);
                 let upto = end.unwrap_or(buf.len());
-                let written = std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..upto]))?;
+                let written =
+                    std::task::ready!(Pin::new(&mut this.inner).poll_write(cx, &buf[..upto]))?;
                 let (state, end) = scan_head(this.head_end, &buf[..written]);
                 this.head_end = state;
                 this.head_done = end.is_some();
@@ -266,7 +267,10 @@ mod tests {
 
     #[test]
     fn the_head_ends_at_the_first_blank_line_even_across_writes() {
-        assert_eq!(scan_head(0, b"HTTP/1.1 200 OK\r\na: b\r\n\r\n{}"), (4, Some(25)));
+        assert_eq!(
+            scan_head(0, b"HTTP/1.1 200 OK\r\na: b\r\n\r\n{}"),
+            (4, Some(25))
+        );
         let (state, end) = scan_head(0, b"HTTP/1.1 200 OK\r\n\r");
         assert_eq!(end, None);
         assert_eq!(scan_head(state, b"\n{}"), (4, Some(1)));
