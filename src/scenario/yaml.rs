@@ -144,10 +144,10 @@ mod tests {
     #[test]
     fn positions_are_one_based_and_cover_keys_and_values() {
         let doc = parse("name: x\nrules:\n  - when: {operation: saveCrd}\n").unwrap();
-        assert_eq!(doc.at("/rules/0/when/operation"), Pos { line: 3, col: 24 });
+        assert_eq!(doc.at("/rules/0/when/operation"), Pos { line: 3, col: 23 });
         assert_eq!(
             doc.key_at("/rules/0/when/operation"),
-            Pos { line: 3, col: 13 }
+            Pos { line: 3, col: 12 }
         );
         assert_eq!(doc.at("/name"), Pos { line: 1, col: 7 });
         assert_eq!(doc.value["rules"][0]["when"]["operation"], "saveCrd");
