@@ -32,6 +32,8 @@ pub struct App {
     providers: HashMap<&'static str, Arc<dyn Provider>>,
     pub journal: Journal,
     spec_count: usize,
+    /// Scenario library and activations (loaded by `build_app`).
+    pub scenarios: crate::scenario::Engine,
 }
 
 /// What start-up compiled, for the one log line and `paysandbox check`.
@@ -67,6 +69,7 @@ impl App {
                 providers,
                 journal: Journal::new(config_journal),
                 spec_count,
+                scenarios: crate::scenario::Engine::default(),
             },
             report,
         ))
@@ -324,7 +327,7 @@ impl App {
         };
         let mut reply = self.answer_call(provider, &call, trace);
         provider.finish(&call, &mut reply);
-        if self.config.strict {
+        if self.config.strict && !crate::scenario::wire::forced() {
             check_strict(op, &mut reply);
         }
         reply
@@ -360,6 +363,9 @@ impl App {
         }
         // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
         let _clock = self.env.clock.enter_tenant(&tenant.key);
+        if let Some(reply) = self.scenarios.intercept(provider, call, &tenant) {
+            return reply;
+        }
         match provider.handle(call, &tenant) {
             Some(reply) => reply,
             None => example_reply(call.op),

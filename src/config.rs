@@ -29,6 +29,10 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Seconds between periodic snapshots (0: only on shutdown).
     pub snapshot_interval_secs: u64,
+    /// Extra scenario directories (`--scenarios DIR`), loaded after the embedded ones.
+    pub scenario_dirs: Vec<PathBuf>,
+    /// Scenarios active for every tenant (`--scenario NAME`).
+    pub scenarios: Vec<String>,
 }
 
 impl Default for Config {
@@ -46,6 +50,8 @@ impl Default for Config {
             journal_size: 1000,
             state_file: None,
             snapshot_interval_secs: 30,
+            scenario_dirs: Vec::new(),
+            scenarios: Vec::new(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub mod mask;
 pub mod problem;
 pub mod providers;
 pub mod reply;
+pub mod scenario;
 pub mod server;
 pub mod snapshot;
 pub mod spec;
@@ -66,6 +67,7 @@ pub enum StartError {
     Spec(spec::SpecError),
     /// The state file exists but cannot be loaded.
     State(String),
+    Scenario(scenario::LoadErrors),
     Bind(std::io::Error),
 }
 
@@ -74,6 +76,7 @@ impl std::fmt::Display for StartError {
         match self {
             StartError::Spec(e) => write!(f, "{e}"),
             StartError::State(e) => write!(f, "cannot load state: {e}"),
+            StartError::Scenario(e) => write!(f, "{e}"),
             StartError::Bind(e) => write!(f, "cannot listen: {e}"),
         }
     }
@@ -81,14 +84,23 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// Loads the configured specs (embedded unless `specs_dir` is set) and compiles the app.
-pub fn build_app(config: Config) -> Result<(app::App, app::LoadReport), spec::SpecError> {
+/// Loads the configured specs (embedded unless `specs_dir` is set) and compiles the app,
+/// then loads and checks the scenarios against it.
+pub fn build_app(config: Config) -> Result<(app::App, app::LoadReport), StartError> {
     let sources = match &config.specs_dir {
-        Some(dir) => spec::from_dir(dir)?,
+        Some(dir) => spec::from_dir(dir).map_err(StartError::Spec)?,
         None => spec::embedded(),
     };
-    let specs = spec::load_all(&sources, providers::NAMES)?;
-    app::App::new(config, specs)
+    let specs = spec::load_all(&sources, providers::NAMES).map_err(StartError::Spec)?;
+    let (mut app, report) = app::App::new(config, specs).map_err(StartError::Spec)?;
+    app.scenarios = scenario::Engine::load(
+        app.operations(),
+        &app.providers().cloned().collect::<Vec<_>>(),
+        &app.config.scenario_dirs,
+        &app.config.scenarios,
+    )
+    .map_err(StartError::Scenario)?;
+    Ok((app, report))
 }
 
 /// Configures and starts a sandbox.
@@ -114,6 +126,18 @@ impl SandboxBuilder {
     /// Load specs from a directory instead of the embedded ones.
     pub fn specs_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.config.specs_dir = Some(dir.into());
+        self
+    }
+
+    /// Activates a scenario for every tenant (as `--scenario NAME`).
+    pub fn scenario(mut self, name: impl Into<String>) -> Self {
+        self.config.scenarios.push(name.into());
+        self
+    }
+
+    /// Loads the scenario files of a directory too (as `--scenarios DIR`).
+    pub fn scenarios_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.scenario_dirs.push(dir.into());
         self
     }
 
@@ -176,7 +200,7 @@ impl Sandbox {
     /// Starts a sandbox with an explicit configuration.
     pub async fn start(config: Config) -> Result<Sandbox, StartError> {
         let started = Instant::now();
-        let (app, report) = build_app(config).map_err(StartError::Spec)?;
+        let (app, report) = build_app(config)?;
         if let Some(path) = &app.config.state_file
             && let Some(snap) = snapshot::read(path).map_err(StartError::State)?
         {
@@ -266,11 +290,13 @@ impl Sandbox {
         self.app.journal.entries(filter)
     }
 
-    /// Forgets every tenant's state, the journal, and clock offsets.
+    /// Forgets every tenant's state, scenario counters and seeds, the journal, and clock
+    /// offsets.
     pub fn reset(&self) {
         for p in self.app.providers() {
             p.reset(None);
         }
+        self.app.scenarios.forget(None);
         self.app.journal.clear();
         self.app.env.clock.reset();
     }

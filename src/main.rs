@@ -23,8 +23,11 @@ struct Cli {
 enum Command {
     /// Run the sandbox server (the default command).
     Serve(ServeArgs),
-    /// Validate the specs (every schema and example) and exit non-zero on any problem.
+    /// Validate the specs (every schema and example) and the scenario files, and exit
+    /// non-zero on any problem.
     Check(CheckArgs),
+    /// List the scenarios (embedded and from --scenarios DIR) with their descriptions.
+    Scenarios(CheckArgs),
 }
 
 #[derive(Args, Clone)]
@@ -66,6 +69,12 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "PAYSANDBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Activate a scenario for every tenant (repeatable, or comma-separated).
+    #[arg(long = "scenario", env = "PAYSANDBOX_SCENARIO", value_delimiter = ',')]
+    scenario: Vec<String>,
+    /// Also load the scenario files (*.yaml) of this directory (repeatable).
+    #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
+    scenarios: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -73,6 +82,9 @@ struct CheckArgs {
     /// Check the specs in this directory instead of the embedded ones.
     #[arg(long, env = "PAYSANDBOX_SPECS")]
     specs: Option<PathBuf>,
+    /// Also load the scenario files (*.yaml) of this directory (repeatable).
+    #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
+    scenarios: Vec<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -97,6 +109,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Check(args)) => check(args),
+        Some(Command::Scenarios(args)) => list_scenarios(args),
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
@@ -105,14 +118,50 @@ fn main() -> ExitCode {
 fn check(args: CheckArgs) -> ExitCode {
     let config = Config {
         specs_dir: args.specs,
+        scenario_dirs: args.scenarios,
         ..Config::default()
     };
     match paysandbox::build_app(config) {
-        Ok((_, report)) => {
+        Ok((app, report)) => {
             println!(
-                "ok: {} specs, {} operations",
-                report.specs, report.operations
+                "ok: {} specs, {} operations, {} scenarios",
+                report.specs,
+                report.operations,
+                app.scenarios.len()
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list_scenarios(args: CheckArgs) -> ExitCode {
+    let config = Config {
+        specs_dir: args.specs,
+        scenario_dirs: args.scenarios,
+        ..Config::default()
+    };
+    match paysandbox::build_app(config) {
+        Ok((app, _)) => {
+            use std::io::Write;
+            let list = app.scenarios.list();
+            let width = list.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            let mut out = std::io::stdout().lock();
+            for s in list {
+                // A closed pipe (`| head`) just ends the listing.
+                if writeln!(
+                    out,
+                    "{:width$}  {:11}  {}",
+                    s.name, s.provider, s.description
+                )
+                .is_err()
+                {
+                    break;
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -137,6 +186,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         journal_size: args.journal_size,
         state_file: args.state_file,
         snapshot_interval_secs: args.snapshot_interval,
+        scenario_dirs: args.scenarios,
+        scenarios: args.scenario,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

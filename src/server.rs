@@ -73,13 +73,21 @@ async fn serve_connection(
     role: Role,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The tap lets scenario faults reset or cut the connection (see scenario::wire).
+    let (stream, tap) = crate::scenario::wire::tap(stream);
     let service = service_fn(move |req| {
-        let app = app.clone();
+        let (app, tap) = (app.clone(), tap.clone());
         async move {
-            Ok::<_, Infallible>(match role {
-                Role::Main => app.serve(req, Some(peer)).await,
-                Role::Admin => app.serve_admin_only(req, Some(peer)).await,
-            })
+            let answer = match role {
+                Role::Main => {
+                    crate::scenario::wire::deliver(&tap, app.serve(req, Some(peer))).await
+                }
+                Role::Admin => {
+                    crate::scenario::wire::deliver(&tap, app.serve_admin_only(req, Some(peer)))
+                        .await
+                }
+            };
+            Ok::<_, Infallible>(answer)
         }
     });
     let connection = http1::Builder::new()

@@ -119,6 +119,9 @@ pub fn serve(
             }
             clock_state(app, None)
         }
+        (_, r) if r == "/scenarios" || r.starts_with("/scenarios/") => {
+            crate::scenario::admin::serve(app, method, r, bytes)
+        }
         _ => {
             let mut segments = rest.trim_start_matches('/').splitn(2, '/');
             let name = segments.next().unwrap_or_default();
@@ -187,6 +190,7 @@ fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply
     for p in targets {
         p.reset(tenant.map(|t| tenant_key(p.name(), t)).as_deref());
     }
+    app.scenarios.forget(tenant);
     match tenant {
         Some(t) => app.env.clock.reset_tenant(t),
         None if provider.is_none() => {

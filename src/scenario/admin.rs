@@ -1,0 +1,96 @@
+//! `/__sandbox/scenarios`: list, show, load at run time, activate and deactivate.
+
+use super::engine::summary;
+use crate::app::App;
+use crate::providers::admin_error;
+use crate::reply::Reply;
+use hyper::Method;
+use serde_json::{Value, json};
+
+/// Serves `rest`, the path after `/__sandbox` (it starts with `/scenarios`).
+pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
+    let engine = &app.scenarios;
+    let parts: Vec<&str> = rest
+        .trim_start_matches("/scenarios")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match (method, parts.as_slice()) {
+        (&Method::GET, []) => {
+            let list: Vec<Value> = engine.list().iter().map(|s| summary(engine, s)).collect();
+            Reply::json(200, json!({ "scenarios": list }))
+        }
+        (&Method::POST, []) => {
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                return admin_error(400, "send the scenario as UTF-8 YAML or JSON");
+            };
+            match engine.add(text) {
+                Ok(s) => Reply::json(201, json!({ "scenario": summary(engine, &s) })),
+                Err(e) => Reply::json(
+                    400,
+                    json!({ "error": {
+                        "status": 400,
+                        "message": e.to_string(),
+                        "problems": e.0.iter().map(|p| json!({
+                            "line": p.pos.map(|p| p.line),
+                            "column": p.pos.map(|p| p.col),
+                            "message": p.message,
+                        })).collect::<Vec<_>>(),
+                    }}),
+                ),
+            }
+        }
+        (&Method::GET, [name]) => match engine.get(name) {
+            Some(s) => {
+                let mut body = summary(engine, &s);
+                body["document"] = s.document.clone();
+                Reply::json(200, json!({ "scenario": body }))
+            }
+            None => admin_error(404, format!("unknown scenario {name:?}")),
+        },
+        (&Method::POST, [name, action @ ("activate" | "deactivate")]) => {
+            let Some(s) = engine.get(name) else {
+                return admin_error(404, format!("unknown scenario {name:?}"));
+            };
+            let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+                Value::Null
+            } else {
+                match serde_json::from_slice(bytes) {
+                    Ok(v) => v,
+                    Err(e) => return admin_error(400, format!("the body is not valid JSON: {e}")),
+                }
+            };
+            let tenant = match body.get("tenant") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) if !t.is_empty() => Some(t.as_str()),
+                Some(_) => {
+                    return admin_error(
+                        400,
+                        "tenant is the provider credential the state is keyed by (a string)",
+                    );
+                }
+            };
+            if *action == "deactivate" {
+                let was = engine.deactivate(name, tenant);
+                return Reply::json(
+                    200,
+                    json!({ "scenario": name, "tenant": tenant, "deactivated": was }),
+                );
+            }
+            let Some(provider) = app.providers().find(|p| p.name() == s.provider) else {
+                return admin_error(500, format!("no provider {:?}", s.provider));
+            };
+            match engine.activate(provider.as_ref(), name, tenant) {
+                Ok(()) => Reply::json(
+                    200,
+                    json!({ "scenario": name, "tenant": tenant, "activated": true }),
+                ),
+                Err(e) => admin_error(400, e),
+            }
+        }
+        _ => admin_error(
+            404,
+            format!("no sandbox endpoint {method} /__sandbox{rest}"),
+        ),
+    }
+}
