@@ -159,6 +159,18 @@ impl SandboxBuilder {
         self
     }
 
+    /// Close connections whose headers are slower, or that idle longer, than this.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// Most connections served at once; more get a quick 503.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n;
+        self
+    }
+
     /// Listen on this port (default: a free one).
     pub fn port(mut self, port: u16) -> Self {
         self.config.port = port;

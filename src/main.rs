@@ -66,6 +66,16 @@ struct ServeArgs {
     /// Seconds between periodic snapshots to --state-file (0: only on shutdown).
     #[arg(long, env = "PAYSANDBOX_SNAPSHOT_INTERVAL", default_value_t = 30)]
     snapshot_interval: u64,
+    /// Close a connection whose request headers take longer than this many seconds, or that
+    /// sits idle between requests longer than this.
+    #[arg(long, env = "PAYSANDBOX_IDLE_TIMEOUT", default_value_t = 30)]
+    idle_timeout: u64,
+    /// Most connections served at once; more get a quick 503.
+    #[arg(long, env = "PAYSANDBOX_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+    #[arg(long, env = "PAYSANDBOX_DRAIN_TIMEOUT", default_value_t = 10)]
+    drain_timeout: u64,
     /// Log format.
     #[arg(long, env = "PAYSANDBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -186,6 +196,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         journal_size: args.journal_size,
         state_file: args.state_file,
         snapshot_interval_secs: args.snapshot_interval,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+        drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
         scenario_dirs: args.scenarios,
         scenarios: args.scenario,
     };
