@@ -213,6 +213,9 @@ impl Sandbox {
     pub async fn start(config: Config) -> Result<Sandbox, StartError> {
         let started = Instant::now();
         let (app, report) = build_app(config)?;
+        if let Some(path) = &app.config.state_file {
+            snapshot::remove_stale_temps(path);
+        }
         if let Some(path) = &app.config.state_file
             && let Some(snap) = snapshot::read(path).map_err(StartError::State)?
         {
