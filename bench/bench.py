@@ -172,7 +172,7 @@ class PeakRss:
 # HTTP helpers (probes and set-up; the load itself is wrk's).
 
 
-def http(port: int, method: str, path: str, headers=None, body=None, timeout=5.0):
+def call(port: int, method: str, path: str, headers=None, body=None, timeout=5.0):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = json.dumps(body).encode() if body is not None else None
@@ -278,7 +278,7 @@ class Running:
                 raise RuntimeError(f"{self.c.name} exited with {self.proc.returncode}; "
                                    f"see {self.log.name}")
             try:
-                status, _ = http(self.port, "POST", "/pg/tokens/", EXIMPE_HEADERS,
+                status, _ = call(self.port, "POST", "/pg/tokens/", EXIMPE_HEADERS,
                                  VALID_BODY | {"identifier": f"BENCH_START_{time.time_ns()}"},
                                  timeout=2.0)
                 if 200 <= status < 300:
@@ -363,7 +363,7 @@ def measure(run: Running, workload: str, script: str, conc: int, seconds: float,
 
 def probe_save(port: int, body: dict) -> str:
     try:
-        status, data = http(port, "POST", "/pg/tokens/", EXIMPE_HEADERS,
+        status, data = call(port, "POST", "/pg/tokens/", EXIMPE_HEADERS,
                             body | {"identifier": f"BENCH_PROBE_{time.time_ns()}"})
         return str(status)
     except OSError as e:
@@ -376,10 +376,10 @@ def setup_list(port: int, cards: int = 50) -> str:
     statuses = {}
     for i in range(cards):
         number = luhn_complete(f"550690048{i:06d}")
-        status, _ = http(port, "POST", "/pg/tokens/", headers,
+        status, _ = call(port, "POST", "/pg/tokens/", headers,
                          VALID_BODY | {"identifier": LIST_IDENT, "card_number": number})
         statuses[status] = statuses.get(status, 0) + 1
-    status, data = http(port, "GET", f"/pg/tokens/?identifier={LIST_IDENT}",
+    status, data = call(port, "GET", f"/pg/tokens/?identifier={LIST_IDENT}",
                         {k: v for k, v in headers.items() if k != "Content-Type"})
     try:
         listed = len(json.loads(data).get("data") or [])
@@ -456,7 +456,7 @@ def main() -> int:
                 if c.stateful:
                     for i, conc in enumerate(concs):
                         results.append(measure(run, "c", "mercadopago_save.lua", conc,
-                                               seconds, [str(run_no * 3 + i), "5"],
+                                               seconds, [str(run_no * 3 + i), "20"],
                                                probe="chain"))
                     pl = setup_list(run.port)
                     for conc in concs:
