@@ -458,6 +458,11 @@ def main() -> int:
         if n not in table:
             ap.error(f"unknown contestant {n}")
 
+    # Logs of earlier runs are ours to clear (bench/.tools/logs holds nothing else).
+    if LOGS.is_dir():
+        for old in LOGS.glob("*.log"):
+            old.unlink()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     results: list[Result] = []
