@@ -392,8 +392,13 @@ fn neutral_error(status: u16, message: &str) -> Reply {
 
 /// Strict mode: an answer that breaks its own spec becomes a loud 500 naming the schema.
 fn check_strict(op: &Operation, reply: &mut Reply) {
-    let body = reply.body.clone().unwrap_or(Value::Null);
-    if let Err(v) = spec::validate_response(op, reply.status, &body) {
+    let violation = spec::validate_response(
+        op,
+        reply.status,
+        reply.body.as_ref().unwrap_or(&Value::Null),
+    )
+    .err();
+    if let Some(v) = violation {
         tracing::error!(operation = %op.id, status = reply.status, schema = %v.schema, problem = %v.problem, "strict mode: response breaks the spec");
         *reply = Reply::json(
             500,

@@ -103,16 +103,26 @@ enum LogFormat {
     Json,
 }
 
-fn init_logs(format: LogFormat) {
+/// Logs go to stderr through a background writer: request threads hand lines over a channel
+/// and never wait on the stderr lock; the writer batches them (one write per batch under
+/// load). The guard flushes what is left when the process ends.
+fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAYSANDBOX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 fn main() -> ExitCode {
@@ -182,7 +192,7 @@ fn list_scenarios(args: CheckArgs) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    init_logs(args.log_format);
+    let _logs = init_logs(args.log_format);
     let config = Config {
         host: args.host,
         port: args.port,
