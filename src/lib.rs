@@ -41,6 +41,7 @@ pub mod admin;
 pub mod app;
 pub mod catalogue;
 pub mod config;
+pub mod digest;
 pub mod env;
 pub mod journal;
 pub mod mask;

@@ -1,7 +1,8 @@
 //! Card facts: networks and card types in each API version's vocabulary, BIN ranges, Luhn,
-//! masking.
+//! masking, fingerprints.
 
 use super::version::ApiVersion;
+use crate::digest;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +169,19 @@ pub fn luhn_check_digit(partial: &str) -> char {
         .unwrap_or('0')
 }
 
+const FINGERPRINT_KEY: &[u8] = b"paysandbox/eximpe/card-fingerprint/v1";
+
+/// The stored stand-in for a card number: equal numbers give equal fingerprints. A keyed
+/// digest (HMAC-SHA-256 under a fixed sandbox key) so that it is deterministic — a snapshot
+/// exported by one process and imported by another still recognises the same card as a
+/// duplicate — and does not reveal the number.
+pub fn fingerprint(card_number: &str) -> String {
+    digest::hex(&digest::hmac_sha256(
+        FINGERPRINT_KEY,
+        card_number.as_bytes(),
+    ))
+}
+
 /// X for every digit but the last four.
 pub fn masked_pan(length: usize, last_four: &str) -> String {
     format!("{}{last_four}", "X".repeat(length.saturating_sub(4)))
@@ -236,6 +250,29 @@ mod tests {
         );
         assert_eq!(Network::Rupay.name(ApiVersion::V1), "rupay");
         assert_eq!(CardType::Prepaid.name(ApiVersion::V1), "PREPAID");
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        assert_eq!(
+            fingerprint("4111111111111111"),
+            fingerprint("4111111111111111")
+        );
+        assert_ne!(
+            fingerprint("4111111111111111"),
+            fingerprint("4444333322221111")
+        );
+        assert!(!fingerprint("4111111111111111").contains("4111"));
+    }
+
+    #[test]
+    fn fingerprints_keep_their_published_value() {
+        // Saved state and snapshots carry fingerprints: changing one breaks duplicate
+        // detection for every card saved before.
+        assert_eq!(
+            fingerprint("4111111111111111"),
+            "7f0786c2f4cd8b545549222c0671c6c8433cea2185667d2cf96028f72a537f59"
+        );
     }
 
     #[test]

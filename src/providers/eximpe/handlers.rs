@@ -2,7 +2,7 @@
 
 use super::Eximpe;
 use super::calendar;
-use super::digest;
+use super::cards;
 use super::errors;
 use super::save::{self, Problem};
 use super::state::{self, SavedCard};
@@ -48,7 +48,7 @@ impl Eximpe {
             Ok(card) => card,
             Err(problems) => return problems_reply(problems),
         };
-        let fingerprint = digest::fingerprint(&card.card_number);
+        let fingerprint = cards::fingerprint(&card.card_number);
         let first_six = card.card_number.get(..6).unwrap_or_default().to_string();
         let last_four = card
             .card_number
@@ -169,7 +169,7 @@ fn listed(card: &SavedCard, version: ApiVersion) -> Value {
         "nickname": card.nickname,
         "card_type": card.card_type.name(version),
         "network": card.network.name(version),
-        "masked_pan": super::cards::masked_pan(card.card_length, &card.last_four),
+        "masked_pan": cards::masked_pan(card.card_length, &card.last_four),
         "expiry_month": card.expiry_month,
         "expiry_year": card.expiry_year,
     })

@@ -10,7 +10,6 @@
 mod admin;
 mod calendar;
 mod cards;
-mod digest;
 mod errors;
 mod handlers;
 mod save;

@@ -3,7 +3,6 @@
 //! fingerprint.
 
 use super::cards::{self, CardType, Network};
-use super::digest;
 use crate::env::Env;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -164,7 +163,7 @@ impl PartialCard {
             card.first_six = number[..6].to_string();
             card.last_four = number[number.len() - 4..].to_string();
             card.card_length = number.len();
-            card.fingerprint = Some(digest::fingerprint(&number));
+            card.fingerprint = Some(cards::fingerprint(&number));
             if self.network.is_none()
                 && let Some(n) = [
                     Network::Visa,

@@ -12,7 +12,6 @@ mod account;
 mod brands;
 mod cards;
 mod customers;
-mod digest;
 mod errors;
 mod profiles;
 mod settings;

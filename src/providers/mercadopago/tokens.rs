@@ -11,9 +11,9 @@
 use super::MercadoPago;
 use super::account;
 use super::brands;
-use super::digest;
 use super::state::{Account, CardToken, Cardholder, Identification, TokenStatus};
 use super::timefmt;
+use crate::digest;
 use crate::providers::Call;
 use crate::reply::Reply;
 use serde_json::Value;
@@ -72,6 +72,13 @@ pub fn expiry(
     Ok((month, year))
 }
 
+/// The fingerprint of a card number: deterministic, so the same card saved twice is
+/// recognised across restarts and exports without the number being kept; domain-separated
+/// so it matches no other digest of it.
+pub fn card_fingerprint(pan: &str) -> String {
+    digest::sha256_hex(format!("paysandbox/mercadopago/card/v1:{pan}").as_bytes())
+}
+
 fn present(body: &Value, field: &str) -> Option<Value> {
     body.get(field)
         .filter(|v| !v.is_null() && v.as_str() != Some(""))
@@ -126,7 +133,7 @@ impl MercadoPago {
         Ok(CardToken {
             first_six_digits: number[..6].to_string(),
             last_four_digits: number[number.len() - 4..].to_string(),
-            fingerprint: digest::card_fingerprint(number),
+            fingerprint: card_fingerprint(number),
             card_number_length: number.len() as u32,
             security_code_length: code.len() as u32,
             expiration_month: month,
@@ -261,5 +268,24 @@ mod tests {
         assert_eq!(expiry(&json!(1), &json!(2023), now, "m", "y"), Err("y"));
         assert_eq!(expiry(&json!(4), &json!(2024), now, "m", "y"), Err("m"));
         assert_eq!(expiry(&json!("x"), &json!(2030), now, "m", "y"), Err("m"));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_hide_the_number() {
+        let f = card_fingerprint("5031433215406351");
+        assert_eq!(f, card_fingerprint("5031433215406351"));
+        assert_ne!(f, card_fingerprint("4235647728025682"));
+        assert_eq!(f.len(), 64);
+        assert!(!f.contains("5031433215406351"));
+    }
+
+    #[test]
+    fn fingerprints_keep_their_published_value() {
+        // Exported state carries fingerprints: changing one breaks duplicate detection for
+        // every card saved before.
+        assert_eq!(
+            card_fingerprint("5031433215406351"),
+            "a8c36516dcc987e4d5116e39e5586a019366e60adb803dcc0fc3600b94868d16"
+        );
     }
 }

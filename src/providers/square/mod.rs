@@ -5,7 +5,6 @@
 
 mod cards;
 mod customers;
-mod digest;
 mod errors;
 mod nonces;
 mod render;

@@ -1,7 +1,7 @@
 //! Entities as Square sends them, and the opaque page cursors of list endpoints.
 
-use super::digest;
 use super::state::{Card, Customer};
+use crate::digest;
 use serde_json::{Map, Value, json};
 
 /// `Customer.cards` was retired at this Square-Version: later versions never see it.

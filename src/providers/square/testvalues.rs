@@ -1,7 +1,7 @@
 //! Square's sandbox test values: card numbers, the fixed `cnon:card-nonce-*` nonces, and what
 //! a card's details make a save do. Pure functions; the full card number never leaves here.
 
-use super::digest;
+use crate::digest;
 
 /// What saving a card from a nonce does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -203,6 +203,17 @@ mod tests {
         );
         assert_eq!(m, merchant_id("token-a"));
         assert_ne!(m, merchant_id("token-b"));
+    }
+
+    #[test]
+    fn fingerprints_and_merchant_ids_keep_their_published_values() {
+        // Saved cards, exports and seller ids carry these: changing them breaks every
+        // duplicate check and merchant id made before.
+        assert_eq!(
+            fingerprint("4111111111111111"),
+            "sq-1-Kd7qTe2ePI0pNbYbAVg6w0P9kjxnY9qJAZGRi1u0Qz8"
+        );
+        assert_eq!(merchant_id("token-a"), "GEJE5T618RC8J");
     }
 
     #[test]
