@@ -1,7 +1,6 @@
 //! The stateful answers: save, list and delete card tokens.
 
 use super::Eximpe;
-use super::calendar;
 use super::cards;
 use super::errors;
 use super::save::{self, Problem};
@@ -34,7 +33,7 @@ impl Eximpe {
     }
 
     pub(super) fn today(&self) -> (i64, u32) {
-        calendar::year_month(self.env.clock.now_ms())
+        crate::time::year_month(self.env.clock.now_ms())
     }
 
     pub(super) fn save(&self, call: &Call, tenant: &Tenant, version: ApiVersion) -> Reply {

@@ -8,7 +8,6 @@
 //! settings (see `settings.rs`, also reachable through `admin.rs`).
 
 mod admin;
-mod calendar;
 mod cards;
 mod errors;
 mod handlers;

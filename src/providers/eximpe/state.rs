@@ -90,7 +90,7 @@ pub fn network_token(first_six: &str, length: usize, env: &Env) -> String {
 }
 
 fn current_year(env: &Env) -> i64 {
-    super::calendar::year_month(env.clock.now_ms()).0
+    crate::time::year_month(env.clock.now_ms()).0
 }
 
 fn default_card(card_token: &str, env: &Env) -> SavedCard {

@@ -1,13 +1,14 @@
 //! Cards on file: the deprecated customer-card endpoints and the Cards API share one store,
 //! so a card saved either way is listed, retrieved and disabled by both.
 
+use super::Square;
 use super::nonces::{self, NonceCard, Problem, Resolved};
 use super::render;
 use super::state::{Card, NonceUse, TenantState};
 use super::testvalues::Outcome;
-use super::{Square, time};
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
+use crate::time;
 use serde_json::{Map, Value, json};
 
 const PAGE_KIND: &str = "cards";
@@ -106,7 +107,7 @@ fn save(sq: &Square, state: &mut TenantState, via: Via, save: Save) -> Result<St
         card_type: "CREDIT".into(),
         prepaid_type: "NOT_PREPAID".into(),
         version: 1,
-        created_at: time::rfc3339(now),
+        created_at: time::rfc3339_ms(now),
         nonce: Some(save.nonce.to_string()),
     });
     if let Some(minted) = minted

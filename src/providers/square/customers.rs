@@ -1,10 +1,11 @@
 //! The Customers API: create, retrieve, update, delete, list and search profiles.
 
+use super::Square;
 use super::render;
 use super::state::{CUSTOMER_FIELDS, Card, Customer, TenantState};
-use super::{Square, time};
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
+use crate::time;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 

@@ -10,7 +10,6 @@ mod nonces;
 mod render;
 mod state;
 mod testvalues;
-mod time;
 
 use super::{AdminCall, Call, Provider, Tenant, bearer_token};
 use crate::env::Env;
@@ -70,7 +69,7 @@ impl Square {
 
     /// Now, sandbox time, as Square writes timestamps.
     fn now(&self) -> String {
-        time::rfc3339(self.env.clock.now_ms())
+        crate::time::rfc3339_ms(self.env.clock.now_ms())
     }
 
     fn merchant_id(&self, tenant: &Tenant) -> String {

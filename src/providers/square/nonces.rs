@@ -2,11 +2,12 @@
 //! endpoint `POST /__sandbox/square/nonces` (what the Web Payments SDK does in a browser).
 //! A nonce's test-value outcome is reported when it is saved, as at Square, not when minted.
 
+use super::Square;
 use super::state::{Nonce, TenantState};
 use super::testvalues::{self, Outcome};
-use super::{Square, time};
 use crate::providers::{AdminCall, admin_error, bearer_token};
 use crate::reply::Reply;
+use crate::time;
 use serde_json::{Value, json};
 
 /// How many minted nonces one tenant keeps; the oldest is forgotten first.
@@ -232,7 +233,7 @@ fn mint_for(sq: &Square, tenant: &str, body: &Value) -> Result<Value, String> {
             "exp_year": nonce.exp_year,
             "bin": nonce.bin,
         },
-        "expires_at": time::rfc3339(nonce.expires_at_ms),
+        "expires_at": time::rfc3339_ms(nonce.expires_at_ms),
     });
     sq.tenants.with(tenant, |state| {
         // Bounded, so a long-running sandbox minting in a loop does not grow without end.
