@@ -39,6 +39,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod card;
 pub mod catalogue;
 pub mod config;
 pub mod digest;

@@ -48,12 +48,8 @@ impl Eximpe {
             Err(problems) => return problems_reply(problems),
         };
         let fingerprint = cards::fingerprint(&card.card_number);
-        let first_six = card.card_number.get(..6).unwrap_or_default().to_string();
-        let last_four = card
-            .card_number
-            .get(card.card_number.len().saturating_sub(4)..)
-            .unwrap_or_default()
-            .to_string();
+        let first_six = crate::card::first_six(&card.card_number).to_string();
+        let last_four = crate::card::last_four(&card.card_number).to_string();
         let length = card.card_number.len();
         let saved = self.state.with(&tenant.key, |t| {
             if t.find_duplicate(&card.identifier, &fingerprint) {

@@ -10,9 +10,9 @@
 
 use super::MercadoPago;
 use super::account;
-use super::brands;
 use super::state::{Account, CardToken, Cardholder, Identification, TokenStatus};
 use super::timefmt;
+use crate::card;
 use crate::digest;
 use crate::providers::Call;
 use crate::reply::Reply;
@@ -115,7 +115,7 @@ impl MercadoPago {
         let month = present(body, "expiration_month").ok_or("token_208")?;
         let year = present(body, "expiration_year").ok_or("209")?;
         let code = present(body, "security_code").ok_or("224")?;
-        if !(13..=19).contains(&number.len()) || !brands::luhn(number) {
+        if !(13..=19).contains(&number.len()) || !card::luhn(number) {
             return Err("E301");
         }
         let (month, year) = expiry(&month, &year, now, "325", "326")?;
@@ -131,8 +131,8 @@ impl MercadoPago {
         }
         let cardholder = cardholder_from(body.get("cardholder")).unwrap_or_default();
         Ok(CardToken {
-            first_six_digits: number[..6].to_string(),
-            last_four_digits: number[number.len() - 4..].to_string(),
+            first_six_digits: card::first_six(number).to_string(),
+            last_four_digits: card::last_four(number).to_string(),
             fingerprint: card_fingerprint(number),
             card_number_length: number.len() as u32,
             security_code_length: code.len() as u32,
