@@ -242,16 +242,7 @@ impl Provider for MercadoPago {
     }
 
     fn tenants(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .accounts
-            .keys()
-            .into_iter()
-            .filter(|k| {
-                self.accounts
-                    .existing(k)
-                    .is_some_and(|acct| !acct.lock().is_empty())
-            })
-            .collect();
+        let mut keys = self.accounts.keys_where(|acct| !acct.is_empty());
         for token in self.tokens.lock().values() {
             if !keys.contains(&token.creator) {
                 keys.push(token.creator.clone());

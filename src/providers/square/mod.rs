@@ -245,18 +245,7 @@ impl Provider for Square {
     }
 
     fn tenants(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .tenants
-            .keys()
-            .into_iter()
-            .filter(|k| {
-                self.tenants
-                    .existing(k)
-                    .is_some_and(|t| !t.lock().is_empty())
-            })
-            .collect();
-        keys.sort();
-        keys
+        self.tenants.keys_where(|t| !t.is_empty())
     }
 
     fn export(&self, tenant: &str) -> Option<Value> {
