@@ -230,18 +230,9 @@ pub fn list(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let reference = call.query.get("reference_id");
     let include_disabled = call.query.get("include_disabled") == Some("true");
     let descending = call.query.get("sort_order") == Some("DESC");
-    let offset = match call.query.get("cursor").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => match render::read_cursor(PAGE_KIND, c) {
-            Some(o) => o,
-            None => {
-                return sq.error(
-                    "INVALID_CURSOR",
-                    Some("The pagination cursor included in the request is invalid."),
-                    Some("cursor"),
-                );
-            }
-        },
+    let offset = match render::page_offset(sq, PAGE_KIND, call.query.get("cursor")) {
+        Ok(offset) => offset,
+        Err(reply) => return reply,
     };
     let merchant = sq.merchant_id(tenant);
     sq.tenants.with(&tenant.key, |state| {

@@ -284,18 +284,9 @@ fn listing(
     mut found: Vec<&Customer>,
     req: PageRequest,
 ) -> Reply {
-    let offset = match req.cursor.filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => match render::read_cursor(PAGE_KIND, c) {
-            Some(o) => o,
-            None => {
-                return sq.error(
-                    "INVALID_CURSOR",
-                    Some("The pagination cursor included in the request is invalid."),
-                    Some("cursor"),
-                );
-            }
-        },
+    let offset = match render::page_offset(sq, PAGE_KIND, req.cursor) {
+        Ok(offset) => offset,
+        Err(reply) => return reply,
     };
     sort(&mut found, req.field, req.order);
     let total = found.len();

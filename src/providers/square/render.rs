@@ -1,7 +1,9 @@
 //! Entities as Square sends them, and the opaque page cursors of list endpoints.
 
+use super::Square;
 use super::state::{Card, Customer};
 use crate::digest;
+use crate::reply::Reply;
 use serde_json::{Map, Value, json};
 
 /// `Customer.cards` was retired at this Square-Version: later versions never see it.
@@ -87,6 +89,21 @@ pub fn read_cursor(kind: &str, cursor: &str) -> Option<usize> {
     let bytes = digest::from_base64url(cursor)?;
     let text = String::from_utf8(bytes).ok()?;
     text.strip_prefix(kind)?.strip_prefix(':')?.parse().ok()
+}
+
+/// The offset a list request's `cursor` asks for (0 without one), or Square's
+/// `INVALID_CURSOR` answer when it is not one of this listing's.
+pub fn page_offset(sq: &Square, kind: &str, cursor: Option<&str>) -> Result<usize, Reply> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(0),
+        Some(c) => read_cursor(kind, c).ok_or_else(|| {
+            sq.error(
+                "INVALID_CURSOR",
+                Some("The pagination cursor included in the request is invalid."),
+                Some("cursor"),
+            )
+        }),
+    }
 }
 
 /// One page of `items` starting at `offset`, and the cursor of the next page if any.
