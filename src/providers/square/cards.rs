@@ -2,6 +2,7 @@
 //! so a card saved either way is listed, retrieved and disabled by both.
 
 use super::Square;
+use super::customers;
 use super::nonces::{self, NonceCard, Problem, Resolved};
 use super::render;
 use super::state::{Card, NonceUse, TenantState};
@@ -138,11 +139,7 @@ pub fn create_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply 
         .unwrap_or_default();
     sq.tenants.with(&tenant.key, |state| {
         if state.customer(customer_id).is_none() {
-            return sq.error(
-                "NOT_FOUND",
-                Some(&format!("Customer with ID `{customer_id}` not found.")),
-                None,
-            );
+            return customers::not_found(sq, customer_id);
         }
         let request = Save {
             customer_id,
@@ -168,11 +165,7 @@ pub fn delete_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply 
     let card_id = call.param("card_id");
     sq.tenants.with(&tenant.key, |state| {
         if state.customer(customer_id).is_none() {
-            return sq.error(
-                "NOT_FOUND",
-                Some(&format!("Customer with ID `{customer_id}` not found.")),
-                None,
-            );
+            return customers::not_found(sq, customer_id);
         }
         match state.card_mut(card_id) {
             Some(card) if card.enabled && card.customer_id.as_deref() == Some(customer_id) => {

@@ -103,7 +103,8 @@ fn checked_fields(sq: &Square, body: &Value) -> Result<Map<String, Value>, Reply
     Ok(fields)
 }
 
-fn not_found(sq: &Square, id: &str) -> Reply {
+/// Square's 404 for a customer id the seller does not have.
+pub fn not_found(sq: &Square, id: &str) -> Reply {
     sq.error(
         "NOT_FOUND",
         Some(&format!("Customer with ID `{id}` not found.")),

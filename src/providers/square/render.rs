@@ -31,8 +31,8 @@ pub fn customer(c: &Customer, cards: &[&Card], square_version: &str) -> Value {
     Value::Object(out)
 }
 
-/// The small card of the deprecated customer-card endpoints.
-pub fn legacy_card(c: &Card) -> Value {
+/// The fields both of Square's card shapes start with, in Square's order.
+fn card_core(c: &Card) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("id".into(), json!(c.id));
     out.insert("card_brand".into(), json!(c.card_brand));
@@ -45,23 +45,17 @@ pub fn legacy_card(c: &Card) -> Value {
     if let Some(address) = &c.billing_address {
         out.insert("billing_address".into(), address.clone());
     }
-    Value::Object(out)
+    out
+}
+
+/// The small card of the deprecated customer-card endpoints.
+pub fn legacy_card(c: &Card) -> Value {
+    Value::Object(card_core(c))
 }
 
 /// A Cards API card.
 pub fn card(c: &Card, merchant_id: &str) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(c.id));
-    out.insert("card_brand".into(), json!(c.card_brand));
-    out.insert("last_4".into(), json!(c.last_4));
-    out.insert("exp_month".into(), json!(c.exp_month));
-    out.insert("exp_year".into(), json!(c.exp_year));
-    if let Some(name) = &c.cardholder_name {
-        out.insert("cardholder_name".into(), json!(name));
-    }
-    if let Some(address) = &c.billing_address {
-        out.insert("billing_address".into(), address.clone());
-    }
+    let mut out = card_core(c);
     out.insert("fingerprint".into(), json!(c.fingerprint));
     if let Some(customer) = &c.customer_id {
         out.insert("customer_id".into(), json!(customer));
