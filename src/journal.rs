@@ -61,13 +61,7 @@ pub struct Trace {
 
 /// A stable short digest of a tenant credential.
 pub fn tenant_id(key: &str) -> String {
-    // FNV-1a: stable across runs and platforms, unlike the std hasher.
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in key.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::digest::fnv1a(key.as_bytes()))
 }
 
 fn masked_bytes(bytes: &Bytes) -> Bytes {

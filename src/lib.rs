@@ -39,8 +39,10 @@
 
 pub mod admin;
 pub mod app;
+pub mod card;
 pub mod catalogue;
 pub mod config;
+pub mod digest;
 pub mod env;
 pub mod journal;
 pub mod mask;

@@ -5,13 +5,11 @@
 
 mod cards;
 mod customers;
-mod digest;
 mod errors;
 mod nonces;
 mod render;
 mod state;
 mod testvalues;
-mod time;
 
 use super::{AdminCall, Call, Provider, Tenant, bearer_token};
 use crate::env::Env;
@@ -71,7 +69,7 @@ impl Square {
 
     /// Now, sandbox time, as Square writes timestamps.
     fn now(&self) -> String {
-        time::rfc3339(self.env.clock.now_ms())
+        crate::time::rfc3339_ms(self.env.clock.now_ms())
     }
 
     fn merchant_id(&self, tenant: &Tenant) -> String {
@@ -247,18 +245,7 @@ impl Provider for Square {
     }
 
     fn tenants(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .tenants
-            .keys()
-            .into_iter()
-            .filter(|k| {
-                self.tenants
-                    .existing(k)
-                    .is_some_and(|t| !t.lock().is_empty())
-            })
-            .collect();
-        keys.sort();
-        keys
+        self.tenants.keys_where(|t| !t.is_empty())
     }
 
     fn export(&self, tenant: &str) -> Option<Value> {
