@@ -363,12 +363,21 @@ impl App {
         }
         // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
         let _clock = self.env.clock.enter_tenant(&tenant.key);
-        if let Some(reply) = self.scenarios.intercept(provider, call, &tenant) {
-            return reply;
-        }
-        match provider.handle(call, &tenant) {
+        let decision = self.scenarios.intercept(provider, call, &tenant);
+        let reply = match decision.answer {
             Some(reply) => reply,
-            None => example_reply(call.op),
+            None => match provider.handle(call, &tenant) {
+                Some(reply) => reply,
+                None => example_reply(call.op),
+            },
+        };
+        // A rule's `then_state` is the state after its answer: the next request sees it.
+        match self
+            .scenarios
+            .apply_then_state(provider, &tenant, decision.then_state)
+        {
+            Ok(()) => reply,
+            Err(refused) => refused,
         }
     }
 }
