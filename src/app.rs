@@ -30,7 +30,7 @@ pub struct App {
     operations: Vec<Operation>,
     router: Router,
     providers: HashMap<&'static str, Arc<dyn Provider>>,
-    pub journal: Journal,
+    pub journal: Arc<Journal>,
     spec_count: usize,
     /// Scenario library and activations (loaded by `build_app`).
     pub scenarios: crate::scenario::Engine,
@@ -49,6 +49,8 @@ impl App {
         let router = Router::build(&specs)?;
         let config_journal = config.journal_size;
         let env = Arc::new(Env::new(config.seed));
+        let journal = Arc::new(Journal::new(config_journal));
+        env.webhooks.attach_journal(journal.clone());
         let providers: HashMap<&'static str, Arc<dyn Provider>> = providers::build(env.clone())
             .into_iter()
             .map(|p| (p.name(), p))
@@ -67,7 +69,7 @@ impl App {
                 operations,
                 router,
                 providers,
-                journal: Journal::new(config_journal),
+                journal,
                 spec_count,
                 scenarios: crate::scenario::Engine::default(),
             },

@@ -55,6 +55,7 @@ pub mod snapshot;
 pub mod spec;
 pub mod state;
 pub mod time;
+pub mod webhooks;
 
 pub use config::Config;
 
