@@ -85,6 +85,11 @@ impl App {
         &self.operations
     }
 
+    /// Which operation a request is for (the proxy needs it before the pipeline runs).
+    pub fn route(&self, method: &Method, path: &str) -> RouteMatch {
+        self.router.resolve(method, path)
+    }
+
     fn provider(&self, name: &str) -> Option<&Arc<dyn Provider>> {
         self.providers.get(name)
     }
@@ -109,6 +114,11 @@ impl App {
         if path == admin::PREFIX || path.starts_with("/__sandbox/") {
             return self.serve_admin(&parts, body, peer).await;
         }
+        // `--proxy`: the provider's requests go to the real upstream instead.
+        let body = match crate::proxy::forward(self, &parts, body).await {
+            crate::proxy::Outcome::Forwarded(response) => return response,
+            crate::proxy::Outcome::Local(body) => body,
+        };
         let mut trace = Trace::default();
         let reply = self
             .pipeline(
