@@ -41,6 +41,10 @@ pub struct Config {
     pub scenario_dirs: Vec<PathBuf>,
     /// Scenarios active for every tenant (`--scenario NAME`).
     pub scenarios: Vec<String>,
+    /// Providers forwarded to a real upstream (`--proxy PROVIDER=URL`): (provider, base URL).
+    pub proxies: Vec<(String, String)>,
+    /// Write every proxied exchange as a scenario file here (`--record DIR`).
+    pub record_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -63,6 +67,8 @@ impl Default for Config {
             drain_timeout: Duration::from_secs(10),
             scenario_dirs: Vec::new(),
             scenarios: Vec::new(),
+            proxies: Vec::new(),
+            record_dir: None,
         }
     }
 }

@@ -48,6 +48,7 @@ pub mod journal;
 pub mod mask;
 pub mod problem;
 pub mod providers;
+pub mod proxy;
 pub mod reply;
 pub mod scenario;
 pub mod server;
@@ -55,6 +56,7 @@ pub mod snapshot;
 pub mod spec;
 pub mod state;
 pub mod time;
+pub mod webhooks;
 
 pub use config::Config;
 
@@ -140,6 +142,21 @@ impl SandboxBuilder {
     /// Loads the scenario files of a directory too (as `--scenarios DIR`).
     pub fn scenarios_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.config.scenario_dirs.push(dir.into());
+        self
+    }
+
+    /// Forwards a provider's requests to a real upstream (as `--proxy PROVIDER=URL`).
+    pub fn proxy(mut self, provider: impl Into<String>, url: impl Into<String>) -> Self {
+        let url: String = url.into();
+        self.config
+            .proxies
+            .push((provider.into(), url.trim_end_matches('/').to_string()));
+        self
+    }
+
+    /// Writes every proxied exchange as a scenario file in this directory (as `--record`).
+    pub fn record(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.record_dir = Some(dir.into());
         self
     }
 

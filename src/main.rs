@@ -28,6 +28,21 @@ enum Command {
     Check(CheckArgs),
     /// List the scenarios (embedded and from --scenarios DIR) with their descriptions.
     Scenarios(CheckArgs),
+    /// Replay the exchanges recorded with --record DIR against the emulation and report
+    /// every difference in status, envelope and field types; exit 1 on any difference.
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The directory --record wrote.
+    dir: PathBuf,
+    /// Compare with the specs in this directory instead of the embedded ones.
+    #[arg(long, env = "PAYSANDBOX_SPECS")]
+    specs: Option<PathBuf>,
+    /// Seed for the emulation's generated ids.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Args, Clone)]
@@ -85,6 +100,12 @@ struct ServeArgs {
     /// Also load the scenario files (*.yaml) of this directory (repeatable).
     #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
     scenarios: Vec<PathBuf>,
+    /// Forward a provider's requests to a real upstream, PROVIDER=URL (repeatable; http only).
+    #[arg(long = "proxy", value_parser = paysandbox::proxy::parse_proxy)]
+    proxy: Vec<(String, String)>,
+    /// Write every proxied exchange as a replayable scenario file in this directory.
+    #[arg(long = "record", env = "PAYSANDBOX_RECORD")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -130,6 +151,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => check(args),
         Some(Command::Scenarios(args)) => list_scenarios(args),
+        Some(Command::Compare(args)) => compare(args),
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
@@ -154,6 +176,46 @@ fn check(args: CheckArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn compare(args: CompareArgs) -> ExitCode {
+    let config = Config {
+        specs_dir: args.specs,
+        seed: args.seed,
+        journal_size: 0,
+        ..Config::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(paysandbox::proxy::compare::compare(&args.dir, config)) {
+        Ok(report) => {
+            for d in &report.differences {
+                println!("{d}");
+            }
+            println!(
+                "{} exchanges compared, {} differences",
+                report.exchanges,
+                report.differences.len()
+            );
+            if report.differences.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -211,6 +273,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
         scenario_dirs: args.scenarios,
         scenarios: args.scenario,
+        proxies: args.proxy,
+        record_dir: args.record,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

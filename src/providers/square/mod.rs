@@ -6,6 +6,7 @@
 mod cards;
 mod customers;
 mod errors;
+mod events;
 mod nonces;
 mod render;
 mod state;
@@ -205,12 +206,13 @@ impl Provider for Square {
             "DisableCard" => cards::disable,
             _ => return None,
         };
-        Some(handler(self, call, tenant))
+        Some(events::around(self, call, tenant, handler))
     }
 
     fn admin(&self, call: &AdminCall) -> Option<Reply> {
         match (call.method, call.path.trim_end_matches('/')) {
             (&Method::POST, "/nonces") => Some(nonces::mint(self, call)),
+            (_, p) if p.starts_with("/webhooks/") => events::admin(self, call),
             _ => None,
         }
     }
@@ -221,21 +223,33 @@ impl Provider for Square {
         };
         // Check everything before applying anything, so a bad request changes nothing.
         let mut ttl = None;
+        let mut webhooks = None;
         for (name, value) in map {
             match name.as_str() {
+                // Default delivery of webhook events (a scenario's late/duplicate/reorder).
+                "webhooks" => {
+                    match serde_path_to_error::deserialize::<_, crate::webhooks::Delivery>(value) {
+                        Ok(d) if d.max_attempts > 0 => webhooks = Some(d),
+                        Ok(_) => return Err("webhooks.max_attempts must be at least 1".into()),
+                        Err(e) => return Err(format!("webhooks.{}: {}", e.path(), e.inner())),
+                    }
+                }
                 "nonce_ttl_seconds" => match value.as_i64() {
                     Some(s) if s > 0 => ttl = Some(s),
                     _ => return Err("nonce_ttl_seconds must be a positive integer".into()),
                 },
                 other => {
                     return Err(format!(
-                        "square has no setting `{other}` (known: nonce_ttl_seconds)"
+                        "square has no setting `{other}` (known: nonce_ttl_seconds, webhooks)"
                     ));
                 }
             }
         }
         if let Some(ttl) = ttl {
             self.nonce_ttl_seconds.store(ttl, Ordering::Relaxed);
+        }
+        if let Some(d) = webhooks {
+            self.env.webhooks.set_defaults(d);
         }
         Ok(())
     }
@@ -362,7 +376,7 @@ mod tests {
         let sq = square();
         assert_eq!(
             sq.configure(&json!({"nonce_ttl_seconds": 5, "other": 1})),
-            Err("square has no setting `other` (known: nonce_ttl_seconds)".into())
+            Err("square has no setting `other` (known: nonce_ttl_seconds, webhooks)".into())
         );
         assert_eq!(sq.nonce_ttl_seconds(), DEFAULT_NONCE_TTL_SECONDS);
         assert_eq!(sq.configure(&json!({"nonce_ttl_seconds": 5})), Ok(()));
