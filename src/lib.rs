@@ -42,6 +42,8 @@ pub mod app;
 pub mod catalogue;
 pub mod config;
 pub mod env;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journal;
 pub mod mask;
 pub mod problem;
