@@ -7,17 +7,26 @@
 
 use libfuzzer_sys::fuzz_target;
 use paysandbox::app::App;
+use paysandbox::fuzzing;
+use paysandbox::scenario::model::Scenario;
 use std::sync::{Arc, Mutex, OnceLock};
 
 struct World {
-    app: Mutex<Arc<App>>,
+    /// The app and its scenario library as built.
+    app: Mutex<(Arc<App>, Vec<Arc<Scenario>>)>,
     runtime: tokio::runtime::Runtime,
+}
+
+fn fresh() -> (Arc<App>, Vec<Arc<Scenario>>) {
+    let app = fuzzing::app();
+    let library = fuzzing::library(&app);
+    (app, library)
 }
 
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| World {
-        app: Mutex::new(paysandbox::fuzzing::app()),
+        app: Mutex::new(fresh()),
         runtime: tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)
@@ -26,21 +35,16 @@ fn world() -> &'static World {
     })
 }
 
-fn mentions(data: &[u8], word: &[u8]) -> bool {
-    data.windows(word.len()).any(|w| w == word)
-}
-
 fuzz_target!(|data: &[u8]| {
     let w = world();
-    let app = w.app.lock().expect("one fuzzing thread").clone();
-    paysandbox::fuzzing::reset(&app);
-    w.runtime
-        .block_on(paysandbox::fuzzing::exchange(app.clone(), data));
-    let broken = paysandbox::fuzzing::strict_violations(&app);
+    let (app, library) = w.app.lock().expect("one fuzzing thread").clone();
+    fuzzing::reset(&app);
+    w.runtime.block_on(fuzzing::exchange(app.clone(), data));
+    let broken = fuzzing::strict_violations(&app);
     assert!(broken.is_empty(), "strict mode violations: {broken:#?}");
-    // Provider settings outlive a reset: an input that may have changed them gets a fresh
-    // app after it, so every input starts from the defaults.
-    if mentions(data, b"settings") || mentions(data, b"credentials") {
-        *w.app.lock().expect("one fuzzing thread") = paysandbox::fuzzing::app();
+    // A reset cannot unload scenarios loaded at run time: such an input gets a fresh app
+    // after it, so every input starts from the same sandbox.
+    if fuzzing::library_changed(&app, &library) {
+        *w.app.lock().expect("one fuzzing thread") = fresh();
     }
 });
