@@ -30,7 +30,7 @@ pub struct App {
     operations: Vec<Operation>,
     router: Router,
     providers: HashMap<&'static str, Arc<dyn Provider>>,
-    pub journal: Journal,
+    pub journal: Arc<Journal>,
     spec_count: usize,
     /// Scenario library and activations (loaded by `build_app`).
     pub scenarios: crate::scenario::Engine,
@@ -49,6 +49,8 @@ impl App {
         let router = Router::build(&specs)?;
         let config_journal = config.journal_size;
         let env = Arc::new(Env::new(config.seed));
+        let journal = Arc::new(Journal::new(config_journal));
+        env.webhooks.attach_journal(journal.clone());
         let providers: HashMap<&'static str, Arc<dyn Provider>> = providers::build(env.clone())
             .into_iter()
             .map(|p| (p.name(), p))
@@ -67,7 +69,7 @@ impl App {
                 operations,
                 router,
                 providers,
-                journal: Journal::new(config_journal),
+                journal,
                 spec_count,
                 scenarios: crate::scenario::Engine::default(),
             },
@@ -81,6 +83,11 @@ impl App {
 
     pub fn operations(&self) -> &[Operation] {
         &self.operations
+    }
+
+    /// Which operation a request is for (the proxy needs it before the pipeline runs).
+    pub fn route(&self, method: &Method, path: &str) -> RouteMatch {
+        self.router.resolve(method, path)
     }
 
     fn provider(&self, name: &str) -> Option<&Arc<dyn Provider>> {
@@ -107,6 +114,11 @@ impl App {
         if path == admin::PREFIX || path.starts_with("/__sandbox/") {
             return self.serve_admin(&parts, body, peer).await;
         }
+        // `--proxy`: the provider's requests go to the real upstream instead.
+        let body = match crate::proxy::forward(self, &parts, body).await {
+            crate::proxy::Outcome::Forwarded(response) => return response,
+            crate::proxy::Outcome::Local(body) => body,
+        };
         let mut trace = Trace::default();
         let reply = self
             .pipeline(
@@ -363,12 +375,21 @@ impl App {
         }
         // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
         let _clock = self.env.clock.enter_tenant(&tenant.key);
-        if let Some(reply) = self.scenarios.intercept(provider, call, &tenant) {
-            return reply;
-        }
-        match provider.handle(call, &tenant) {
+        let decision = self.scenarios.intercept(provider, call, &tenant);
+        let reply = match decision.answer {
             Some(reply) => reply,
-            None => example_reply(call.op),
+            None => match provider.handle(call, &tenant) {
+                Some(reply) => reply,
+                None => example_reply(call.op),
+            },
+        };
+        // A rule's `then_state` is the state after its answer: the next request sees it.
+        match self
+            .scenarios
+            .apply_then_state(provider, &tenant, decision.then_state)
+        {
+            Ok(()) => reply,
+            Err(refused) => refused,
         }
     }
 }
@@ -392,8 +413,13 @@ fn neutral_error(status: u16, message: &str) -> Reply {
 
 /// Strict mode: an answer that breaks its own spec becomes a loud 500 naming the schema.
 fn check_strict(op: &Operation, reply: &mut Reply) {
-    let body = reply.body.clone().unwrap_or(Value::Null);
-    if let Err(v) = spec::validate_response(op, reply.status, &body) {
+    let violation = spec::validate_response(
+        op,
+        reply.status,
+        reply.body.as_ref().unwrap_or(&Value::Null),
+    )
+    .err();
+    if let Some(v) = violation {
         tracing::error!(operation = %op.id, status = reply.status, schema = %v.schema, problem = %v.problem, "strict mode: response breaks the spec");
         *reply = Reply::json(
             500,

@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How a sandbox runs.
 #[derive(Debug, Clone)]
@@ -29,10 +30,21 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Seconds between periodic snapshots (0: only on shutdown).
     pub snapshot_interval_secs: u64,
+    /// A connection is closed when a request's headers take longer than this to arrive, or
+    /// when it sits idle between requests longer than this.
+    pub idle_timeout: Duration,
+    /// Most connections served at once; more get a quick 503 and are closed.
+    pub max_connections: usize,
+    /// How long in-flight requests get to finish once shutdown starts.
+    pub drain_timeout: Duration,
     /// Extra scenario directories (`--scenarios DIR`), loaded after the embedded ones.
     pub scenario_dirs: Vec<PathBuf>,
     /// Scenarios active for every tenant (`--scenario NAME`).
     pub scenarios: Vec<String>,
+    /// Providers forwarded to a real upstream (`--proxy PROVIDER=URL`): (provider, base URL).
+    pub proxies: Vec<(String, String)>,
+    /// Write every proxied exchange as a scenario file here (`--record DIR`).
+    pub record_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -50,8 +62,13 @@ impl Default for Config {
             journal_size: 1000,
             state_file: None,
             snapshot_interval_secs: 30,
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            drain_timeout: Duration::from_secs(10),
             scenario_dirs: Vec::new(),
             scenarios: Vec::new(),
+            proxies: Vec::new(),
+            record_dir: None,
         }
     }
 }

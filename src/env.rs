@@ -182,6 +182,8 @@ impl Ids {
 pub struct Env {
     pub clock: Clock,
     pub ids: Ids,
+    /// Webhook subscriptions and delivery (providers emit events through it).
+    pub webhooks: crate::webhooks::Hub,
 }
 
 impl Env {
@@ -189,6 +191,7 @@ impl Env {
         Env {
             clock: Clock::default(),
             ids: Ids::new(seed),
+            webhooks: crate::webhooks::Hub::default(),
         }
     }
 }

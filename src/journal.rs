@@ -24,7 +24,15 @@ const KEPT_HEADERS: &[&str] = &[
     "x-api-version",
     "x-public-key",
     "x-sandbox-scenario",
+    "x-square-hmacsha256-signature",
+    "square-environment",
 ];
+
+/// Directions of a journal entry: a request to the sandbox, a webhook the sandbox sent, an
+/// exchange forwarded to a real upstream (`--proxy`).
+pub const INBOUND: &str = "inbound";
+pub const OUTBOUND: &str = "outbound";
+pub const PROXIED: &str = "proxied";
 
 /// One recorded exchange.
 #[derive(Debug, Clone)]
@@ -43,6 +51,9 @@ pub struct Entry {
     pub tenant_id: Option<String>,
     pub status: u16,
     pub scenario: Option<String>,
+    /// [`INBOUND`], [`OUTBOUND`] (a webhook delivery attempt; status 0: no answer) or
+    /// [`PROXIED`].
+    pub direction: &'static str,
     pub latency_us: u64,
     pub request_headers: Vec<(String, String)>,
     pub request_body: Bytes,
@@ -57,17 +68,13 @@ pub struct Trace {
     pub tenant: Option<String>,
     pub scenario: Option<String>,
     pub request_body: Bytes,
+    /// `None`: [`INBOUND`].
+    pub direction: Option<&'static str>,
 }
 
 /// A stable short digest of a tenant credential.
 pub fn tenant_id(key: &str) -> String {
-    // FNV-1a: stable across runs and platforms, unlike the std hasher.
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in key.as_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::digest::fnv1a(key.as_bytes()))
 }
 
 fn masked_bytes(bytes: &Bytes) -> Bytes {
@@ -175,6 +182,7 @@ impl Journal {
             tenant_id: trace.tenant.as_deref().map(tenant_id),
             status,
             scenario: trace.scenario,
+            direction: trace.direction.unwrap_or(INBOUND),
             latency_us,
             request_headers,
             request_body: masked_bytes(&trace.request_body),
@@ -243,6 +251,7 @@ impl Entry {
             "tenant": self.tenant,
             "status": self.status,
             "scenario": self.scenario,
+            "direction": self.direction,
             "latency_ms": self.latency_us as f64 / 1000.0,
             "request": { "headers": headers, "body": body_json(&self.request_body) },
             "response": { "body": body_json(&self.response_body) },
@@ -267,6 +276,7 @@ mod tests {
                 tenant: Some(tenant.into()),
                 scenario: None,
                 request_body: Bytes::from_static(br#"{"card_number":"5031433215406351"}"#),
+                direction: None,
             },
             status,
             10,

@@ -39,8 +39,10 @@
 
 pub mod admin;
 pub mod app;
+pub mod card;
 pub mod catalogue;
 pub mod config;
+pub mod digest;
 pub mod env;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -48,6 +50,7 @@ pub mod journal;
 pub mod mask;
 pub mod problem;
 pub mod providers;
+pub mod proxy;
 pub mod reply;
 pub mod scenario;
 pub mod server;
@@ -55,6 +58,7 @@ pub mod snapshot;
 pub mod spec;
 pub mod state;
 pub mod time;
+pub mod webhooks;
 
 pub use config::Config;
 
@@ -143,6 +147,21 @@ impl SandboxBuilder {
         self
     }
 
+    /// Forwards a provider's requests to a real upstream (as `--proxy PROVIDER=URL`).
+    pub fn proxy(mut self, provider: impl Into<String>, url: impl Into<String>) -> Self {
+        let url: String = url.into();
+        self.config
+            .proxies
+            .push((provider.into(), url.trim_end_matches('/').to_string()));
+        self
+    }
+
+    /// Writes every proxied exchange as a scenario file in this directory (as `--record`).
+    pub fn record(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.config.record_dir = Some(dir.into());
+        self
+    }
+
     /// Largest request body accepted, in bytes.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;
@@ -158,6 +177,18 @@ impl SandboxBuilder {
     /// Load state from this file at start-up and write it back on shutdown.
     pub fn state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.config.state_file = Some(path.into());
+        self
+    }
+
+    /// Close connections whose headers are slower, or that idle longer, than this.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// Most connections served at once; more get a quick 503.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.config.max_connections = n;
         self
     }
 
@@ -203,6 +234,9 @@ impl Sandbox {
     pub async fn start(config: Config) -> Result<Sandbox, StartError> {
         let started = Instant::now();
         let (app, report) = build_app(config)?;
+        if let Some(path) = &app.config.state_file {
+            snapshot::remove_stale_temps(path);
+        }
         if let Some(path) = &app.config.state_file
             && let Some(snap) = snapshot::read(path).map_err(StartError::State)?
         {

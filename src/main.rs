@@ -28,6 +28,21 @@ enum Command {
     Check(CheckArgs),
     /// List the scenarios (embedded and from --scenarios DIR) with their descriptions.
     Scenarios(CheckArgs),
+    /// Replay the exchanges recorded with --record DIR against the emulation and report
+    /// every difference in status, envelope and field types; exit 1 on any difference.
+    Compare(CompareArgs),
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// The directory --record wrote.
+    dir: PathBuf,
+    /// Compare with the specs in this directory instead of the embedded ones.
+    #[arg(long, env = "PAYSANDBOX_SPECS")]
+    specs: Option<PathBuf>,
+    /// Seed for the emulation's generated ids.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Args, Clone)]
@@ -66,6 +81,16 @@ struct ServeArgs {
     /// Seconds between periodic snapshots to --state-file (0: only on shutdown).
     #[arg(long, env = "PAYSANDBOX_SNAPSHOT_INTERVAL", default_value_t = 30)]
     snapshot_interval: u64,
+    /// Close a connection whose request headers take longer than this many seconds, or that
+    /// sits idle between requests longer than this.
+    #[arg(long, env = "PAYSANDBOX_IDLE_TIMEOUT", default_value_t = 30)]
+    idle_timeout: u64,
+    /// Most connections served at once; more get a quick 503.
+    #[arg(long, env = "PAYSANDBOX_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+    #[arg(long, env = "PAYSANDBOX_DRAIN_TIMEOUT", default_value_t = 10)]
+    drain_timeout: u64,
     /// Log format.
     #[arg(long, env = "PAYSANDBOX_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -75,6 +100,12 @@ struct ServeArgs {
     /// Also load the scenario files (*.yaml) of this directory (repeatable).
     #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
     scenarios: Vec<PathBuf>,
+    /// Forward a provider's requests to a real upstream, PROVIDER=URL (repeatable; http only).
+    #[arg(long = "proxy", value_parser = paysandbox::proxy::parse_proxy)]
+    proxy: Vec<(String, String)>,
+    /// Write every proxied exchange as a replayable scenario file in this directory.
+    #[arg(long = "record", env = "PAYSANDBOX_RECORD")]
+    record: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -93,16 +124,26 @@ enum LogFormat {
     Json,
 }
 
-fn init_logs(format: LogFormat) {
+/// Logs go to stderr through a background writer: request threads hand lines over a channel
+/// and never wait on the stderr lock; the writer batches them (one write per batch under
+/// load). The guard flushes what is left when the process ends.
+fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAYSANDBOX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(ansi)
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    guard
 }
 
 fn main() -> ExitCode {
@@ -110,6 +151,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => check(args),
         Some(Command::Scenarios(args)) => list_scenarios(args),
+        Some(Command::Compare(args)) => compare(args),
         Some(Command::Serve(args)) => serve(args),
         None => serve(cli.serve),
     }
@@ -134,6 +176,46 @@ fn check(args: CheckArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn compare(args: CompareArgs) -> ExitCode {
+    let config = Config {
+        specs_dir: args.specs,
+        seed: args.seed,
+        journal_size: 0,
+        ..Config::default()
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(paysandbox::proxy::compare::compare(&args.dir, config)) {
+        Ok(report) => {
+            for d in &report.differences {
+                println!("{d}");
+            }
+            println!(
+                "{} exchanges compared, {} differences",
+                report.exchanges,
+                report.differences.len()
+            );
+            if report.differences.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -172,7 +254,7 @@ fn list_scenarios(args: CheckArgs) -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
-    init_logs(args.log_format);
+    let _logs = init_logs(args.log_format);
     let config = Config {
         host: args.host,
         port: args.port,
@@ -186,8 +268,13 @@ fn serve(args: ServeArgs) -> ExitCode {
         journal_size: args.journal_size,
         state_file: args.state_file,
         snapshot_interval_secs: args.snapshot_interval,
+        idle_timeout: std::time::Duration::from_secs(args.idle_timeout.max(1)),
+        max_connections: args.max_connections.max(1),
+        drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
         scenario_dirs: args.scenarios,
         scenarios: args.scenario,
+        proxies: args.proxy,
+        record_dir: args.record,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

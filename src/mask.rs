@@ -3,6 +3,7 @@
 //! digits becomes its first six and last four digits around asterisks, as providers print
 //! them; secrets keep a short recognisable prefix and suffix.
 
+use crate::card;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -63,9 +64,9 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
             let run = &text[i..end];
             match run.len() {
                 13..=19 => {
-                    out.push_str(&run[..6]);
+                    out.push_str(card::first_six(run));
                     out.push_str(&"*".repeat(run.len() - 10));
-                    out.push_str(&run[run.len() - 4..]);
+                    out.push_str(card::last_four(run));
                 }
                 n if n > 19 => out.push_str(&"*".repeat(n)),
                 _ => out.push_str(run),

@@ -8,14 +8,13 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-/// How long in-flight requests get to finish once shutdown starts.
-const DRAIN: Duration = Duration::from_secs(10);
-/// A client must send its request headers within this time (slow-header clients).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The answer to a connection over the cap: a complete HTTP response, then close.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 81\r\n\r\n{\"error\":{\"status\":503,\"message\":\"too many open connections; retry in a moment\"}}";
 
 /// What a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +33,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let permits = Arc::new(Semaphore::new(app.config.max_connections.max(1)));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -47,13 +47,27 @@ pub async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(stream, peer, app.clone(), role, shutdown.clone()));
+                // Past the cap, a connection gets a quick 503 instead of a slot: slow or dead
+                // clients can hold every slot, never the whole server.
+                let Ok(permit) = permits.clone().try_acquire_owned() else {
+                    connections.spawn(async move {
+                        let mut stream = stream;
+                        let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+                        let _ = stream.shutdown().await;
+                    });
+                    continue;
+                };
+                let (app, shutdown) = (app.clone(), shutdown.clone());
+                connections.spawn(async move {
+                    serve_connection(stream, peer, app, role, shutdown).await;
+                    drop(permit);
+                });
             }
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
-    let drained = tokio::time::timeout(DRAIN, async {
+    let drained = tokio::time::timeout(app.config.drain_timeout, async {
         while connections.join_next().await.is_some() {}
     })
     .await;
@@ -90,8 +104,9 @@ pub async fn serve_io<S>(
 {
     // The tap lets scenario faults reset or cut the connection (see scenario::wire).
     let (stream, tap) = crate::scenario::wire::tap(stream);
+    let service_app = app.clone();
     let service = service_fn(move |req| {
-        let (app, tap) = (app.clone(), tap.clone());
+        let (app, tap) = (service_app.clone(), tap.clone());
         async move {
             let answer = match role {
                 Role::Main => {
@@ -105,9 +120,13 @@ pub async fn serve_io<S>(
             Ok::<_, Infallible>(answer)
         }
     });
+    // hyper's header read timeout runs both while a request's headers arrive (slow-header
+    // clients) and while a keep-alive connection waits for its next request: one setting
+    // closes both kinds of idle connection.
+    let idle = app.config.idle_timeout;
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(idle)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     tokio::select! {

@@ -108,14 +108,37 @@ pub fn read(path: &Path) -> Result<Option<Snapshot>, String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Writes a snapshot atomically.
-pub fn write(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
+fn temp_prefix(path: &Path) -> (std::path::PathBuf, String) {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    (dir.to_path_buf(), format!(".{name}.tmp-"))
+}
+
+/// Removes temp files left by a writer that was killed mid-write (they never replaced the
+/// snapshot, so nothing is lost).
+pub fn remove_stale_temps(path: &Path) {
+    let (dir, prefix) = temp_prefix(path);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes a snapshot atomically.
+pub fn write(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
+    let (dir, prefix) = temp_prefix(path);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let bytes = serde_json::to_vec_pretty(snapshot).map_err(std::io::Error::other)?;
     {
         let mut file = std::fs::File::create(&tmp)?;
@@ -123,7 +146,7 @@ pub fn write(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
         file.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
+    if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
     Ok(())

@@ -157,11 +157,27 @@ async fn every_operation_answers_a_documented_request_within_its_spec() {
     assert!(exercised >= 30, "only {exercised} operations exercised");
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
+/// A scratch directory removed when the test ends, pass or fail.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch_dir(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("paysandbox-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    Scratch(dir)
 }
 
 fn copy_specs(into: &Path) {

@@ -402,3 +402,72 @@ async fn the_card_token_used_story_saves_once_then_refuses_the_nonce() {
         );
     }
 }
+
+#[tokio::test]
+async fn then_state_changes_the_requesting_tenants_state_after_the_answer() {
+    let sb = common::start().await;
+    let yaml = r#"
+name: qa-card-appears
+provider: eximpe
+rules:
+  - when: {operation: listCardTokens, query: {identifier: USER_T}}
+    times: 1
+    then_state:
+      cards:
+        - card_token: tok_then_state_0001
+          identifier: USER_T
+          cardholder_name: Priya Sharma
+          network: visa
+          card_type: credit_card
+          card_number: "4111111111111111"
+          expiry_month: 5
+          expiry_year: 2030
+"#;
+    assert_eq!(load(&sb, yaml).await.status, 201);
+    let headers = |client: &'static str| {
+        vec![
+            ("X-Client-ID", client),
+            ("X-Client-Secret", "secret"),
+            ("X-API-Version", "1.0.0"),
+            ("X-Sandbox-Scenario", "qa-card-appears"),
+        ]
+    };
+    let first = sb
+        .send(
+            Method::GET,
+            "/pg/tokens/?identifier=USER_T",
+            &headers("client-t"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        first.status, 404,
+        "the answer comes before the change: {}",
+        first.body
+    );
+    let second = sb
+        .send(
+            Method::GET,
+            "/pg/tokens/?identifier=USER_T",
+            &headers("client-t"),
+            None,
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(
+        second.body["data"],
+        json!([{"card_token": "tok_then_state_0001", "identifier": "USER_T", "cardholder_name": "Priya Sharma",
+                "nickname": null, "card_type": "credit_card", "network": "visa", "masked_pan": "XXXXXXXXXXXX1111",
+                "expiry_month": 5, "expiry_year": 2030}])
+    );
+    // Only the requesting tenant's state changed.
+    let other = sb
+        .send(
+            Method::GET,
+            "/pg/tokens/?identifier=USER_T",
+            &headers("client-u"),
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 404, "{}", other.body);
+}

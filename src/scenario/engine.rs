@@ -314,15 +314,34 @@ impl Engine {
         *n
     }
 
-    /// The scenario step of the pipeline, after authentication and validation. `Some` is the
-    /// answer (the handler is not called); `None` lets the handler answer, possibly with a
-    /// delay or fault recorded for delivery.
-    pub fn intercept(
+    /// The scenario step of the pipeline, after authentication and validation. A decision
+    /// with an answer replaces the handler's; without one the handler answers, possibly with
+    /// a delay or fault recorded for delivery. Either way the decision may carry the state a
+    /// rule sets once the answer is made (`then_state`).
+    pub fn intercept(&self, provider: &dyn Provider, call: &Call, tenant: &Tenant) -> Decision {
+        self.decide(provider, call, tenant).unwrap_or_default()
+    }
+
+    /// Applies a decision's `then_state` to the requesting tenant; a refusal (which loading
+    /// already rules out for shipped files) becomes a loud 500 naming the rule.
+    pub fn apply_then_state(
         &self,
         provider: &dyn Provider,
-        call: &Call,
         tenant: &Tenant,
-    ) -> Option<Reply> {
+        then_state: Option<(Value, String)>,
+    ) -> Result<(), Reply> {
+        let Some((state, rule)) = then_state else {
+            return Ok(());
+        };
+        provider.import(&tenant.key, &state).map_err(|e| {
+            forced(admin_error(
+                500,
+                format!("{} refused then_state of {rule}: {e}", provider.name()),
+            ))
+        })
+    }
+
+    fn decide(&self, provider: &dyn Provider, call: &Call, tenant: &Tenant) -> Option<Decision> {
         let header = call.header(HEADER).map(str::trim).filter(|h| !h.is_empty());
         if header.is_none() && self.activations.load(Ordering::Relaxed) == 0 {
             return None;
@@ -337,10 +356,10 @@ impl Engine {
                 match library.get(name) {
                     Some(s) => active.push(s.clone()),
                     None => {
-                        return Some(forced(admin_error(
+                        return Some(Decision::answer(forced(admin_error(
                             400,
                             format!("X-Sandbox-Scenario: {}", self.unknown(name)),
-                        )));
+                        ))));
                     }
                 }
             }
@@ -356,13 +375,13 @@ impl Engine {
         active.retain(|s| s.provider == provider.name() && seen.insert(s.name.clone()));
         for s in &active {
             if let Err(e) = self.ensure_seeded(provider, s, &tenant.key) {
-                return Some(forced(admin_error(500, e)));
+                return Some(Decision::answer(forced(admin_error(500, e))));
             }
         }
         for s in &active {
             for (i, rule) in s.rules.iter().enumerate() {
                 if rule.when.matches(call) && rule.fires_on(self.count(&s.name, i, &tenant.key)) {
-                    return self.fire(provider, call, tenant, s, i, rule);
+                    return Some(self.fire(provider, call, s, i, rule));
                 }
             }
         }
@@ -373,35 +392,48 @@ impl Engine {
         &self,
         provider: &dyn Provider,
         call: &Call,
-        tenant: &Tenant,
         s: &Scenario,
         index: usize,
         rule: &Rule,
-    ) -> Option<Reply> {
-        if let Some(state) = &rule.then_state
-            && self.importers.contains(provider.name())
-            && let Err(e) = provider.import(&tenant.key, state)
-        {
-            return Some(forced(admin_error(
-                500,
-                format!(
-                    "{} refused then_state of scenario {} rule {index}: {e}",
-                    provider.name(),
-                    s.name
-                ),
-            )));
-        }
+    ) -> Decision {
+        let then_state = rule
+            .then_state
+            .clone()
+            .filter(|_| self.importers.contains(provider.name()))
+            .map(|state| (state, format!("scenario {} rule {index}", s.name)));
         let delay = rule.delay.map(|d| pick(d, call));
         wire::record(|o| {
             o.delay = delay;
             o.fault = rule.fault;
             o.label = Some(format!("{}#{index}", s.name));
         });
-        match (&rule.respond, rule.fault) {
+        let answer = match (&rule.respond, rule.fault) {
             (Some(r), _) => Some(forced(render(provider, r))),
             // Nothing reaches the client, so nothing may change either.
-            (None, Some(f)) if f.drops_request() => Some(forced(Reply::empty(500))),
+            (None, Some(f)) if f.drops_request() => {
+                return Decision::answer(forced(Reply::empty(500)));
+            }
             _ => None,
+        };
+        Decision { answer, then_state }
+    }
+}
+
+/// What the scenario step decided for one request.
+#[derive(Debug, Default)]
+pub struct Decision {
+    /// The answer, when a rule forces one (the handler is then not called).
+    pub answer: Option<Reply>,
+    /// State to import into the requesting tenant once the answer is made, and the rule's
+    /// name for error messages.
+    pub then_state: Option<(Value, String)>,
+}
+
+impl Decision {
+    fn answer(reply: Reply) -> Self {
+        Decision {
+            answer: Some(reply),
+            then_state: None,
         }
     }
 }

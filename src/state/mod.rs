@@ -58,6 +58,25 @@ impl<T: Default> Tenants<T> {
         self.map.read().keys().cloned().collect()
     }
 
+    /// The keys of the tenants whose state `keep` accepts, sorted.
+    pub fn keys_where(&self, keep: impl Fn(&T) -> bool) -> Vec<String> {
+        // Each tenant is locked after the map's lock is released, as everywhere else: a
+        // tenant's lock is never awaited while holding the map's.
+        let tenants: Vec<(String, Arc<Mutex<T>>)> = self
+            .map
+            .read()
+            .iter()
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect();
+        let mut keys: Vec<String> = tenants
+            .into_iter()
+            .filter(|(_, t)| keep(&t.lock()))
+            .map(|(k, _)| k)
+            .collect();
+        keys.sort();
+        keys
+    }
+
     pub fn len(&self) -> usize {
         self.map.read().len()
     }
@@ -80,5 +99,15 @@ mod tests {
         t.reset(Some("a"));
         assert!(t.with("a", |v| v.is_empty()));
         assert_eq!(t.with("b", |v| v.clone()), vec![2]);
+    }
+
+    #[test]
+    fn keys_where_lists_the_kept_tenants_in_order() {
+        let t: Tenants<Vec<u32>> = Tenants::default();
+        t.with("c", |v| v.push(3));
+        t.with("b", |v| v.clear());
+        t.with("a", |v| v.push(1));
+        assert_eq!(t.keys_where(|v| !v.is_empty()), ["a", "c"]);
+        assert_eq!(t.keys_where(|_| true), ["a", "b", "c"]);
     }
 }

@@ -1,7 +1,8 @@
-//! Card facts: networks and card types in each API version's vocabulary, BIN ranges, Luhn,
-//! masking.
+//! Card facts: networks and card types in each API version's vocabulary, BIN ranges,
+//! masking, fingerprints.
 
 use super::version::ApiVersion;
+use crate::digest;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,35 +138,17 @@ pub fn bin_matches(card_number: &str, network: Network) -> bool {
     })
 }
 
-/// The Luhn check digit test; false for anything that is not all digits.
-pub fn luhn_valid(card_number: &str) -> bool {
-    if card_number.is_empty() || !card_number.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let sum: u32 = card_number
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let d = d * 2;
-                if d > 9 { d - 9 } else { d }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
+const FINGERPRINT_KEY: &[u8] = b"paysandbox/eximpe/card-fingerprint/v1";
 
-/// The digit that makes `partial` followed by it Luhn-valid.
-pub fn luhn_check_digit(partial: &str) -> char {
-    (0..10u8)
-        .map(|d| format!("{partial}{d}"))
-        .find(|s| luhn_valid(s))
-        .and_then(|s| s.chars().last())
-        .unwrap_or('0')
+/// The stored stand-in for a card number: equal numbers give equal fingerprints. A keyed
+/// digest (HMAC-SHA-256 under a fixed sandbox key) so that it is deterministic — a snapshot
+/// exported by one process and imported by another still recognises the same card as a
+/// duplicate — and does not reveal the number.
+pub fn fingerprint(card_number: &str) -> String {
+    digest::hex(&digest::hmac_sha256(
+        FINGERPRINT_KEY,
+        card_number.as_bytes(),
+    ))
 }
 
 /// X for every digit but the last four.
@@ -176,32 +159,6 @@ pub fn masked_pan(length: usize, last_four: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn published_sample_cards_pass_luhn() {
-        for pan in [
-            "4111111111111111",
-            "5506900480000008",
-            "6521123456789012",
-            "378282246310005",
-            "4706131211212123",
-            "5105105105105100",
-            "6074825972083818",
-            "6528591234543575",
-            "6011111111111117",
-        ] {
-            assert!(luhn_valid(pan), "{pan}");
-        }
-        assert!(!luhn_valid("4111111111111112"));
-        assert!(!luhn_valid("41111111x1111111"));
-        assert!(!luhn_valid(""));
-    }
-
-    #[test]
-    fn check_digits_complete_numbers() {
-        assert_eq!(luhn_check_digit("411111111111111"), '1');
-        assert_eq!(luhn_check_digit("550690048000000"), '8');
-    }
 
     #[test]
     fn bins_identify_networks_including_overlaps() {
@@ -236,6 +193,29 @@ mod tests {
         );
         assert_eq!(Network::Rupay.name(ApiVersion::V1), "rupay");
         assert_eq!(CardType::Prepaid.name(ApiVersion::V1), "PREPAID");
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinct() {
+        assert_eq!(
+            fingerprint("4111111111111111"),
+            fingerprint("4111111111111111")
+        );
+        assert_ne!(
+            fingerprint("4111111111111111"),
+            fingerprint("4444333322221111")
+        );
+        assert!(!fingerprint("4111111111111111").contains("4111"));
+    }
+
+    #[test]
+    fn fingerprints_keep_their_published_value() {
+        // Saved state and snapshots carry fingerprints: changing one breaks duplicate
+        // detection for every card saved before.
+        assert_eq!(
+            fingerprint("4111111111111111"),
+            "7f0786c2f4cd8b545549222c0671c6c8433cea2185667d2cf96028f72a537f59"
+        );
     }
 
     #[test]

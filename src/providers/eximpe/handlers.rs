@@ -1,8 +1,7 @@
 //! The stateful answers: save, list and delete card tokens.
 
 use super::Eximpe;
-use super::calendar;
-use super::digest;
+use super::cards;
 use super::errors;
 use super::save::{self, Problem};
 use super::state::{self, SavedCard};
@@ -34,7 +33,7 @@ impl Eximpe {
     }
 
     pub(super) fn today(&self) -> (i64, u32) {
-        calendar::year_month(self.env.clock.now_ms())
+        crate::time::year_month(self.env.clock.now_ms())
     }
 
     pub(super) fn save(&self, call: &Call, tenant: &Tenant, version: ApiVersion) -> Reply {
@@ -48,13 +47,9 @@ impl Eximpe {
             Ok(card) => card,
             Err(problems) => return problems_reply(problems),
         };
-        let fingerprint = digest::fingerprint(&card.card_number);
-        let first_six = card.card_number.get(..6).unwrap_or_default().to_string();
-        let last_four = card
-            .card_number
-            .get(card.card_number.len().saturating_sub(4)..)
-            .unwrap_or_default()
-            .to_string();
+        let fingerprint = cards::fingerprint(&card.card_number);
+        let first_six = crate::card::first_six(&card.card_number).to_string();
+        let last_four = crate::card::last_four(&card.card_number).to_string();
         let length = card.card_number.len();
         let saved = self.state.with(&tenant.key, |t| {
             if t.find_duplicate(&card.identifier, &fingerprint) {
@@ -169,7 +164,7 @@ fn listed(card: &SavedCard, version: ApiVersion) -> Value {
         "nickname": card.nickname,
         "card_type": card.card_type.name(version),
         "network": card.network.name(version),
-        "masked_pan": super::cards::masked_pan(card.card_length, &card.last_four),
+        "masked_pan": cards::masked_pan(card.card_length, &card.last_four),
         "expiry_month": card.expiry_month,
         "expiry_year": card.expiry_year,
     })

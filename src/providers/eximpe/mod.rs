@@ -8,9 +8,7 @@
 //! settings (see `settings.rs`, also reachable through `admin.rs`).
 
 mod admin;
-mod calendar;
 mod cards;
-mod digest;
 mod errors;
 mod handlers;
 mod save;
@@ -174,18 +172,7 @@ impl Provider for Eximpe {
     }
 
     fn tenants(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .state
-            .keys()
-            .into_iter()
-            .filter(|k| {
-                self.state
-                    .existing(k)
-                    .is_some_and(|t| !t.lock().cards.is_empty())
-            })
-            .collect();
-        keys.sort();
-        keys
+        self.state.keys_where(|t| !t.cards.is_empty())
     }
 
     fn export(&self, tenant: &str) -> Option<Value> {

@@ -10,6 +10,7 @@
 use super::cards::{self, CardType, Network};
 use super::errors;
 use super::version::ApiVersion;
+use crate::card;
 use crate::problem::{FieldError, Location};
 use serde_json::Value;
 
@@ -123,7 +124,7 @@ pub fn check(
     let cardholder_name = required_text("cardholder_name", &mut problems);
 
     let card_number = text("card_number").map(str::to_string);
-    let luhn_ok = card_number.as_deref().is_some_and(cards::luhn_valid);
+    let luhn_ok = card_number.as_deref().is_some_and(card::luhn);
     if card_number.is_some() && !luhn_ok {
         problems.push(Problem::new("card_number", "Invalid card number format."));
     }

@@ -3,7 +3,7 @@
 //! fingerprint.
 
 use super::cards::{self, CardType, Network};
-use super::digest;
+use crate::card;
 use crate::env::Env;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -87,11 +87,11 @@ pub fn network_token(first_six: &str, length: usize, env: &Env) -> String {
     let prefix: String = first_six.chars().take(4).collect();
     let middle = length.saturating_sub(prefix.len() + 1).max(1);
     let partial = format!("{prefix}{}", env.ids.digits(middle));
-    format!("{partial}{}", cards::luhn_check_digit(&partial))
+    format!("{partial}{}", card::luhn_check_digit(&partial))
 }
 
 fn current_year(env: &Env) -> i64 {
-    super::calendar::year_month(env.clock.now_ms()).0
+    crate::time::year_month(env.clock.now_ms()).0
 }
 
 fn default_card(card_token: &str, env: &Env) -> SavedCard {
@@ -161,10 +161,10 @@ impl PartialCard {
             if !digits(&number, 13, 19) {
                 return Err("card_number: must be 13 to 19 digits".into());
             }
-            card.first_six = number[..6].to_string();
-            card.last_four = number[number.len() - 4..].to_string();
+            card.first_six = card::first_six(&number).to_string();
+            card.last_four = card::last_four(&number).to_string();
             card.card_length = number.len();
-            card.fingerprint = Some(digest::fingerprint(&number));
+            card.fingerprint = Some(cards::fingerprint(&number));
             if self.network.is_none()
                 && let Some(n) = [
                     Network::Visa,
@@ -260,7 +260,7 @@ mod tests {
         assert_eq!(a.cards, b.cards);
         assert_eq!(b.cards[0].network, Network::Mastercard);
         assert_eq!(b.cards[0].last_four, "0008");
-        assert!(cards::luhn_valid(&b.cards[0].network_token));
+        assert!(card::luhn(&b.cards[0].network_token));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! last dash-separated segment when it is a number, otherwise a stable 9-digit number
 //! derived from the whole token (FNV-1a), so any well-formed token gets an account.
 
-use super::digest::fnv1a;
+use crate::digest::fnv1a;
 
 /// The credential without the `public:` marker card tokens made with a public key carry.
 fn credential(tenant: &str) -> &str {

@@ -12,7 +12,6 @@ mod account;
 mod brands;
 mod cards;
 mod customers;
-mod digest;
 mod errors;
 mod profiles;
 mod settings;
@@ -243,16 +242,7 @@ impl Provider for MercadoPago {
     }
 
     fn tenants(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .accounts
-            .keys()
-            .into_iter()
-            .filter(|k| {
-                self.accounts
-                    .existing(k)
-                    .is_some_and(|acct| !acct.lock().is_empty())
-            })
-            .collect();
+        let mut keys = self.accounts.keys_where(|acct| !acct.is_empty());
         for token in self.tokens.lock().values() {
             if !keys.contains(&token.creator) {
                 keys.push(token.creator.clone());

@@ -10,10 +10,10 @@
 
 use super::MercadoPago;
 use super::account;
-use super::brands;
-use super::digest;
 use super::state::{Account, CardToken, Cardholder, Identification, TokenStatus};
 use super::timefmt;
+use crate::card;
+use crate::digest;
 use crate::providers::Call;
 use crate::reply::Reply;
 use serde_json::Value;
@@ -72,6 +72,13 @@ pub fn expiry(
     Ok((month, year))
 }
 
+/// The fingerprint of a card number: deterministic, so the same card saved twice is
+/// recognised across restarts and exports without the number being kept; domain-separated
+/// so it matches no other digest of it.
+pub fn card_fingerprint(pan: &str) -> String {
+    digest::sha256_hex(format!("paysandbox/mercadopago/card/v1:{pan}").as_bytes())
+}
+
 fn present(body: &Value, field: &str) -> Option<Value> {
     body.get(field)
         .filter(|v| !v.is_null() && v.as_str() != Some(""))
@@ -108,7 +115,7 @@ impl MercadoPago {
         let month = present(body, "expiration_month").ok_or("token_208")?;
         let year = present(body, "expiration_year").ok_or("209")?;
         let code = present(body, "security_code").ok_or("224")?;
-        if !(13..=19).contains(&number.len()) || !brands::luhn(number) {
+        if !(13..=19).contains(&number.len()) || !card::luhn(number) {
             return Err("E301");
         }
         let (month, year) = expiry(&month, &year, now, "325", "326")?;
@@ -124,9 +131,9 @@ impl MercadoPago {
         }
         let cardholder = cardholder_from(body.get("cardholder")).unwrap_or_default();
         Ok(CardToken {
-            first_six_digits: number[..6].to_string(),
-            last_four_digits: number[number.len() - 4..].to_string(),
-            fingerprint: digest::card_fingerprint(number),
+            first_six_digits: card::first_six(number).to_string(),
+            last_four_digits: card::last_four(number).to_string(),
+            fingerprint: card_fingerprint(number),
             card_number_length: number.len() as u32,
             security_code_length: code.len() as u32,
             expiration_month: month,
@@ -261,5 +268,24 @@ mod tests {
         assert_eq!(expiry(&json!(1), &json!(2023), now, "m", "y"), Err("y"));
         assert_eq!(expiry(&json!(4), &json!(2024), now, "m", "y"), Err("m"));
         assert_eq!(expiry(&json!("x"), &json!(2030), now, "m", "y"), Err("m"));
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_hide_the_number() {
+        let f = card_fingerprint("5031433215406351");
+        assert_eq!(f, card_fingerprint("5031433215406351"));
+        assert_ne!(f, card_fingerprint("4235647728025682"));
+        assert_eq!(f.len(), 64);
+        assert!(!f.contains("5031433215406351"));
+    }
+
+    #[test]
+    fn fingerprints_keep_their_published_value() {
+        // Exported state carries fingerprints: changing one breaks duplicate detection for
+        // every card saved before.
+        assert_eq!(
+            card_fingerprint("5031433215406351"),
+            "a8c36516dcc987e4d5116e39e5586a019366e60adb803dcc0fc3600b94868d16"
+        );
     }
 }

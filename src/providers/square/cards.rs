@@ -1,13 +1,15 @@
 //! Cards on file: the deprecated customer-card endpoints and the Cards API share one store,
 //! so a card saved either way is listed, retrieved and disabled by both.
 
+use super::Square;
+use super::customers;
 use super::nonces::{self, NonceCard, Problem, Resolved};
 use super::render;
 use super::state::{Card, NonceUse, TenantState};
 use super::testvalues::Outcome;
-use super::{Square, time};
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
+use crate::time;
 use serde_json::{Map, Value, json};
 
 const PAGE_KIND: &str = "cards";
@@ -106,7 +108,7 @@ fn save(sq: &Square, state: &mut TenantState, via: Via, save: Save) -> Result<St
         card_type: "CREDIT".into(),
         prepaid_type: "NOT_PREPAID".into(),
         version: 1,
-        created_at: time::rfc3339(now),
+        created_at: time::rfc3339_ms(now),
         nonce: Some(save.nonce.to_string()),
     });
     if let Some(minted) = minted
@@ -137,11 +139,7 @@ pub fn create_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply 
         .unwrap_or_default();
     sq.tenants.with(&tenant.key, |state| {
         if state.customer(customer_id).is_none() {
-            return sq.error(
-                "NOT_FOUND",
-                Some(&format!("Customer with ID `{customer_id}` not found.")),
-                None,
-            );
+            return customers::not_found(sq, customer_id);
         }
         let request = Save {
             customer_id,
@@ -167,11 +165,7 @@ pub fn delete_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply 
     let card_id = call.param("card_id");
     sq.tenants.with(&tenant.key, |state| {
         if state.customer(customer_id).is_none() {
-            return sq.error(
-                "NOT_FOUND",
-                Some(&format!("Customer with ID `{customer_id}` not found.")),
-                None,
-            );
+            return customers::not_found(sq, customer_id);
         }
         match state.card_mut(card_id) {
             Some(card) if card.enabled && card.customer_id.as_deref() == Some(customer_id) => {
@@ -229,18 +223,9 @@ pub fn list(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let reference = call.query.get("reference_id");
     let include_disabled = call.query.get("include_disabled") == Some("true");
     let descending = call.query.get("sort_order") == Some("DESC");
-    let offset = match call.query.get("cursor").filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => match render::read_cursor(PAGE_KIND, c) {
-            Some(o) => o,
-            None => {
-                return sq.error(
-                    "INVALID_CURSOR",
-                    Some("The pagination cursor included in the request is invalid."),
-                    Some("cursor"),
-                );
-            }
-        },
+    let offset = match render::page_offset(sq, PAGE_KIND, call.query.get("cursor")) {
+        Ok(offset) => offset,
+        Err(reply) => return reply,
     };
     let merchant = sq.merchant_id(tenant);
     sq.tenants.with(&tenant.key, |state| {

@@ -1,10 +1,11 @@
 //! The Customers API: create, retrieve, update, delete, list and search profiles.
 
+use super::Square;
 use super::render;
 use super::state::{CUSTOMER_FIELDS, Card, Customer, TenantState};
-use super::{Square, time};
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
+use crate::time;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
 
@@ -102,7 +103,8 @@ fn checked_fields(sq: &Square, body: &Value) -> Result<Map<String, Value>, Reply
     Ok(fields)
 }
 
-fn not_found(sq: &Square, id: &str) -> Reply {
+/// Square's 404 for a customer id the seller does not have.
+pub fn not_found(sq: &Square, id: &str) -> Reply {
     sq.error(
         "NOT_FOUND",
         Some(&format!("Customer with ID `{id}` not found.")),
@@ -283,18 +285,9 @@ fn listing(
     mut found: Vec<&Customer>,
     req: PageRequest,
 ) -> Reply {
-    let offset = match req.cursor.filter(|c| !c.is_empty()) {
-        None => 0,
-        Some(c) => match render::read_cursor(PAGE_KIND, c) {
-            Some(o) => o,
-            None => {
-                return sq.error(
-                    "INVALID_CURSOR",
-                    Some("The pagination cursor included in the request is invalid."),
-                    Some("cursor"),
-                );
-            }
-        },
+    let offset = match render::page_offset(sq, PAGE_KIND, req.cursor) {
+        Ok(offset) => offset,
+        Err(reply) => return reply,
     };
     sort(&mut found, req.field, req.order);
     let total = found.len();

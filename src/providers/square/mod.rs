@@ -5,13 +5,12 @@
 
 mod cards;
 mod customers;
-mod digest;
 mod errors;
+mod events;
 mod nonces;
 mod render;
 mod state;
 mod testvalues;
-mod time;
 
 use super::{AdminCall, Call, Provider, Tenant, bearer_token};
 use crate::env::Env;
@@ -71,7 +70,7 @@ impl Square {
 
     /// Now, sandbox time, as Square writes timestamps.
     fn now(&self) -> String {
-        time::rfc3339(self.env.clock.now_ms())
+        crate::time::rfc3339_ms(self.env.clock.now_ms())
     }
 
     fn merchant_id(&self, tenant: &Tenant) -> String {
@@ -207,12 +206,13 @@ impl Provider for Square {
             "DisableCard" => cards::disable,
             _ => return None,
         };
-        Some(handler(self, call, tenant))
+        Some(events::around(self, call, tenant, handler))
     }
 
     fn admin(&self, call: &AdminCall) -> Option<Reply> {
         match (call.method, call.path.trim_end_matches('/')) {
             (&Method::POST, "/nonces") => Some(nonces::mint(self, call)),
+            (_, p) if p.starts_with("/webhooks/") => events::admin(self, call),
             _ => None,
         }
     }
@@ -223,21 +223,33 @@ impl Provider for Square {
         };
         // Check everything before applying anything, so a bad request changes nothing.
         let mut ttl = None;
+        let mut webhooks = None;
         for (name, value) in map {
             match name.as_str() {
+                // Default delivery of webhook events (a scenario's late/duplicate/reorder).
+                "webhooks" => {
+                    match serde_path_to_error::deserialize::<_, crate::webhooks::Delivery>(value) {
+                        Ok(d) if d.max_attempts > 0 => webhooks = Some(d),
+                        Ok(_) => return Err("webhooks.max_attempts must be at least 1".into()),
+                        Err(e) => return Err(format!("webhooks.{}: {}", e.path(), e.inner())),
+                    }
+                }
                 "nonce_ttl_seconds" => match value.as_i64() {
                     Some(s) if s > 0 => ttl = Some(s),
                     _ => return Err("nonce_ttl_seconds must be a positive integer".into()),
                 },
                 other => {
                     return Err(format!(
-                        "square has no setting `{other}` (known: nonce_ttl_seconds)"
+                        "square has no setting `{other}` (known: nonce_ttl_seconds, webhooks)"
                     ));
                 }
             }
         }
         if let Some(ttl) = ttl {
             self.nonce_ttl_seconds.store(ttl, Ordering::Relaxed);
+        }
+        if let Some(d) = webhooks {
+            self.env.webhooks.set_defaults(d);
         }
         Ok(())
     }
@@ -247,18 +259,7 @@ impl Provider for Square {
     }
 
     fn tenants(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .tenants
-            .keys()
-            .into_iter()
-            .filter(|k| {
-                self.tenants
-                    .existing(k)
-                    .is_some_and(|t| !t.lock().is_empty())
-            })
-            .collect();
-        keys.sort();
-        keys
+        self.tenants.keys_where(|t| !t.is_empty())
     }
 
     fn export(&self, tenant: &str) -> Option<Value> {
@@ -375,7 +376,7 @@ mod tests {
         let sq = square();
         assert_eq!(
             sq.configure(&json!({"nonce_ttl_seconds": 5, "other": 1})),
-            Err("square has no setting `other` (known: nonce_ttl_seconds)".into())
+            Err("square has no setting `other` (known: nonce_ttl_seconds, webhooks)".into())
         );
         assert_eq!(sq.nonce_ttl_seconds(), DEFAULT_NONCE_TTL_SECONDS);
         assert_eq!(sq.configure(&json!({"nonce_ttl_seconds": 5})), Ok(()));

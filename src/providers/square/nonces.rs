@@ -2,11 +2,13 @@
 //! endpoint `POST /__sandbox/square/nonces` (what the Web Payments SDK does in a browser).
 //! A nonce's test-value outcome is reported when it is saved, as at Square, not when minted.
 
+use super::Square;
 use super::state::{Nonce, TenantState};
 use super::testvalues::{self, Outcome};
-use super::{Square, time};
+use crate::card;
 use crate::providers::{AdminCall, admin_error, bearer_token};
 use crate::reply::Reply;
+use crate::time;
 use serde_json::{Value, json};
 
 /// How many minted nonces one tenant keeps; the oldest is forgotten first.
@@ -49,8 +51,8 @@ fn fixed_card(now_ms: i64) -> NonceCard {
     let pan = testvalues::TEST_NONCE_PAN;
     NonceCard {
         brand: testvalues::brand(pan).into(),
-        last_4: pan[pan.len() - 4..].into(),
-        bin: pan[..6].into(),
+        last_4: card::last_four(pan).into(),
+        bin: card::first_six(pan).into(),
         fingerprint: testvalues::fingerprint(pan),
         exp_month: 12,
         exp_year: time::year_month(now_ms).0 + 3,
@@ -209,11 +211,8 @@ fn mint_for(sq: &Square, tenant: &str, body: &Value) -> Result<Value, String> {
     let nonce = Nonce {
         nonce: format!("cnon:CA4SE{}", sq.env.ids.alnum(27)),
         card_brand: testvalues::brand(&pan).into(),
-        last_4: pan
-            .get(pan.len().saturating_sub(4)..)
-            .unwrap_or_default()
-            .into(),
-        bin: pan.get(..6.min(pan.len())).unwrap_or_default().into(),
+        last_4: card::last_four(&pan).into(),
+        bin: card::first_six(&pan).into(),
         fingerprint: testvalues::fingerprint(&pan),
         exp_month,
         exp_year,
@@ -232,7 +231,7 @@ fn mint_for(sq: &Square, tenant: &str, body: &Value) -> Result<Value, String> {
             "exp_year": nonce.exp_year,
             "bin": nonce.bin,
         },
-        "expires_at": time::rfc3339(nonce.expires_at_ms),
+        "expires_at": time::rfc3339_ms(nonce.expires_at_ms),
     });
     sq.tenants.with(tenant, |state| {
         // Bounded, so a long-running sandbox minting in a loop does not grow without end.

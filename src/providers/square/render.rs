@@ -1,7 +1,9 @@
 //! Entities as Square sends them, and the opaque page cursors of list endpoints.
 
-use super::digest;
+use super::Square;
 use super::state::{Card, Customer};
+use crate::digest;
+use crate::reply::Reply;
 use serde_json::{Map, Value, json};
 
 /// `Customer.cards` was retired at this Square-Version: later versions never see it.
@@ -29,8 +31,8 @@ pub fn customer(c: &Customer, cards: &[&Card], square_version: &str) -> Value {
     Value::Object(out)
 }
 
-/// The small card of the deprecated customer-card endpoints.
-pub fn legacy_card(c: &Card) -> Value {
+/// The fields both of Square's card shapes start with, in Square's order.
+fn card_core(c: &Card) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("id".into(), json!(c.id));
     out.insert("card_brand".into(), json!(c.card_brand));
@@ -43,23 +45,17 @@ pub fn legacy_card(c: &Card) -> Value {
     if let Some(address) = &c.billing_address {
         out.insert("billing_address".into(), address.clone());
     }
-    Value::Object(out)
+    out
+}
+
+/// The small card of the deprecated customer-card endpoints.
+pub fn legacy_card(c: &Card) -> Value {
+    Value::Object(card_core(c))
 }
 
 /// A Cards API card.
 pub fn card(c: &Card, merchant_id: &str) -> Value {
-    let mut out = Map::new();
-    out.insert("id".into(), json!(c.id));
-    out.insert("card_brand".into(), json!(c.card_brand));
-    out.insert("last_4".into(), json!(c.last_4));
-    out.insert("exp_month".into(), json!(c.exp_month));
-    out.insert("exp_year".into(), json!(c.exp_year));
-    if let Some(name) = &c.cardholder_name {
-        out.insert("cardholder_name".into(), json!(name));
-    }
-    if let Some(address) = &c.billing_address {
-        out.insert("billing_address".into(), address.clone());
-    }
+    let mut out = card_core(c);
     out.insert("fingerprint".into(), json!(c.fingerprint));
     if let Some(customer) = &c.customer_id {
         out.insert("customer_id".into(), json!(customer));
@@ -87,6 +83,21 @@ pub fn read_cursor(kind: &str, cursor: &str) -> Option<usize> {
     let bytes = digest::from_base64url(cursor)?;
     let text = String::from_utf8(bytes).ok()?;
     text.strip_prefix(kind)?.strip_prefix(':')?.parse().ok()
+}
+
+/// The offset a list request's `cursor` asks for (0 without one), or Square's
+/// `INVALID_CURSOR` answer when it is not one of this listing's.
+pub fn page_offset(sq: &Square, kind: &str, cursor: Option<&str>) -> Result<usize, Reply> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(0),
+        Some(c) => read_cursor(kind, c).ok_or_else(|| {
+            sq.error(
+                "INVALID_CURSOR",
+                Some("The pagination cursor included in the request is invalid."),
+                Some("cursor"),
+            )
+        }),
+    }
 }
 
 /// One page of `items` starting at `offset`, and the cursor of the next page if any.

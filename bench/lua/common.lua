@@ -1,0 +1,32 @@
+-- Shared by every workload: numbers each wrk thread, and reports one machine-readable line
+-- ("BENCH {...}") that bench.py parses. wrk gives each thread its own Lua state, so anything
+-- counted in a thread is read back in done() through thread:get().
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+-- Sum a numeric global over all threads (nil counts as 0).
+function sum_threads(name)
+  local total = 0
+  for _, t in ipairs(threads) do
+    total = total + (t:get(name) or 0)
+  end
+  return total
+end
+
+-- Extra fields a workload may add to the report, as "key":value JSON fragments.
+extra_report = function() return "" end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
+    '"non2xx":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d%s}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, e.status, e.connect, e.read, e.write, e.timeout, extra_report()))
+end

@@ -1,0 +1,497 @@
+//! Square webhooks over real HTTP: a wiremock receiver gets signed events, in order, retried
+//! on failure, and late / duplicated / swapped when a scenario says so. Signatures are
+//! checked with the `hmac` and `sha2` crates directly (not paysandbox's digest module).
+
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use paysandbox::Sandbox;
+use paysandbox::journal::Filter;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "whsec-test-key-123";
+
+fn expected_signature(key: &str, url: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()).expect("key");
+    mac.update(url.as_bytes());
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+struct Seller {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Seller {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("sent");
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body:#}");
+        body
+    }
+
+    async fn nonce(&self) -> String {
+        let minted = self
+            .call(
+                reqwest::Method::POST,
+                "/__sandbox/square/nonces",
+                Some(json!({"card_number": "4111 1111 1111 1111", "exp_month": 11, "exp_year": 2031, "cvv": "111", "postal_code": "94103"})),
+            )
+            .await;
+        minted["nonce"].as_str().expect("nonce").to_string()
+    }
+
+    async fn customer(&self, name: &str) -> String {
+        let c = self
+            .call(
+                reqwest::Method::POST,
+                "/v2/customers",
+                Some(json!({"given_name": name})),
+            )
+            .await;
+        c["customer"]["id"].as_str().expect("id").to_string()
+    }
+}
+
+async fn subscribe(sb: &Sandbox, tenant: &str, url: &str, extra: Value) -> Value {
+    let mut body = json!({
+        "tenant": tenant,
+        "notification_url": url,
+        "event_types": ["card.created", "card.disabled", "card.forgotten", "card.updated",
+                        "customer.created", "customer.updated", "customer.deleted"],
+    });
+    for (k, v) in extra.as_object().expect("object") {
+        body[k] = v.clone();
+    }
+    let res = reqwest::Client::new()
+        .post(format!("{}/square/webhooks/subscriptions", sb.admin_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.expect("json")["subscription"].clone()
+}
+
+/// Waits until the receiver has `n` requests (or fails after a while).
+async fn received(server: &MockServer, n: usize) -> Vec<wiremock::Request> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = server.received_requests().await.unwrap_or_default();
+        if got.len() >= n || Instant::now() > deadline {
+            assert_eq!(got.len(), n, "deliveries received");
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn event(r: &wiremock::Request) -> Value {
+    serde_json::from_slice(&r.body).expect("a JSON event")
+}
+
+fn header<'a>(r: &'a wiremock::Request, name: &str) -> Option<&'a str> {
+    r.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn start() -> (Sandbox, Seller) {
+    let sb = Sandbox::builder()
+        .strict(true)
+        .seed(11)
+        .start()
+        .await
+        .expect("starts");
+    let seller = Seller {
+        http: reqwest::Client::new(),
+        base: sb.url(),
+        token: "EAAAwebhook-seller-token".into(),
+    };
+    (sb, seller)
+}
+
+#[tokio::test]
+async fn card_on_file_changes_are_sent_signed_in_order_and_journaled() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/square/hooks"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (sb, s) = start().await;
+    let url = format!("{}/square/hooks", receiver.uri());
+    let sub = subscribe(&sb, &s.token, &url, json!({"signature_key": KEY})).await;
+    assert_eq!(sub["signature_key"], KEY);
+    assert!(sub["id"].as_str().expect("id").starts_with("wbhk_"));
+
+    // Another seller's changes and failed calls publish nothing.
+    let other = Seller {
+        token: "EAAAsomeone-else".into(),
+        ..Seller {
+            http: s.http.clone(),
+            base: s.base.clone(),
+            token: String::new(),
+        }
+    };
+    other.customer("Not mine").await;
+    let refused = s
+        .http
+        .post(format!("{}/v2/customers", s.base))
+        .bearer_auth(&s.token)
+        .json(&json!({"note": "no name"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 400);
+
+    let customer = s.customer("Amelia").await;
+    s.call(
+        reqwest::Method::PUT,
+        &format!("/v2/customers/{customer}"),
+        Some(json!({"family_name": "Earhart"})),
+    )
+    .await;
+    let nonce = s.nonce().await;
+    let card = s
+        .call(
+            reqwest::Method::POST,
+            "/v2/cards",
+            Some(json!({"idempotency_key": "k1", "source_id": nonce, "card": {"customer_id": customer}})),
+        )
+        .await["card"]["id"]
+        .as_str()
+        .expect("card id")
+        .to_string();
+    // An idempotent replay changes nothing and publishes nothing.
+    s.call(
+        reqwest::Method::POST,
+        "/v2/cards",
+        Some(
+            json!({"idempotency_key": "k1", "source_id": nonce, "card": {"customer_id": customer}}),
+        ),
+    )
+    .await;
+    s.call(
+        reqwest::Method::POST,
+        &format!("/v2/cards/{card}/disable"),
+        None,
+    )
+    .await;
+    // Disabling again changes nothing.
+    s.call(
+        reqwest::Method::POST,
+        &format!("/v2/cards/{card}/disable"),
+        None,
+    )
+    .await;
+    let nonce2 = s.nonce().await;
+    let legacy = s
+        .call(
+            reqwest::Method::POST,
+            &format!("/v2/customers/{customer}/cards"),
+            Some(json!({"card_nonce": nonce2})),
+        )
+        .await["card"]["id"]
+        .as_str()
+        .expect("card id")
+        .to_string();
+    s.call(
+        reqwest::Method::DELETE,
+        &format!("/v2/customers/{customer}/cards/{legacy}"),
+        None,
+    )
+    .await;
+    s.call(
+        reqwest::Method::DELETE,
+        &format!("/v2/customers/{customer}"),
+        None,
+    )
+    .await;
+
+    let got = received(&receiver, 7).await;
+    let events: Vec<Value> = got.iter().map(event).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "customer.created",
+            "customer.updated",
+            "card.created",
+            "card.disabled",
+            "card.created",
+            "card.forgotten",
+            "customer.deleted"
+        ]
+    );
+    let merchant = events[0]["merchant_id"]
+        .as_str()
+        .expect("merchant")
+        .to_string();
+    let mut ids = std::collections::HashSet::new();
+    for (r, e) in got.iter().zip(&events) {
+        assert_eq!(
+            header(r, "x-square-hmacsha256-signature"),
+            Some(expected_signature(KEY, &url, &r.body).as_str()),
+            "signature of {}",
+            e["type"]
+        );
+        assert_eq!(header(r, "square-environment"), Some("Sandbox"));
+        assert_eq!(header(r, "content-type"), Some("application/json"));
+        let keys: Vec<&String> = e.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["merchant_id", "type", "event_id", "created_at", "data"]
+        );
+        assert_eq!(e["merchant_id"], merchant.as_str());
+        assert!(ids.insert(e["event_id"].as_str().unwrap().to_string()));
+        let (kind, _) = e["type"].as_str().unwrap().split_once('.').unwrap();
+        assert_eq!(e["data"]["type"], kind);
+        assert_eq!(e["data"]["object"][kind]["id"], e["data"]["id"]);
+    }
+    assert_eq!(events[0]["data"]["id"], customer.as_str());
+    assert_eq!(
+        events[1]["data"]["object"]["customer"]["family_name"],
+        "Earhart"
+    );
+    assert_eq!(events[2]["data"]["object"]["card"]["enabled"], true);
+    assert_eq!(events[2]["data"]["object"]["card"]["last_4"], "1111");
+    assert_eq!(events[3]["data"]["object"]["card"]["enabled"], false);
+    assert_eq!(events[5]["data"]["id"], legacy.as_str());
+    assert_eq!(
+        events[5]["data"]["object"]["card"],
+        json!({"id": legacy, "customer_id": customer, "enabled": false, "version": 2, "merchant_id": merchant})
+    );
+    assert_eq!(
+        events[6]["data"]["object"]["customer"]["given_name"],
+        "Amelia"
+    );
+    // No card number in any event.
+    for r in &got {
+        assert!(!String::from_utf8_lossy(&r.body).contains("4111111111111111"));
+    }
+
+    // The journal shows every delivery, outbound, with the receiver's status.
+    let deliveries: Vec<_> = sb
+        .journal(&Filter::default())
+        .into_iter()
+        .filter(|e| e.direction == paysandbox::journal::OUTBOUND)
+        .collect();
+    assert_eq!(deliveries.len(), 7);
+    assert!(deliveries.iter().all(|e| e.status == 200
+        && e.method == "POST"
+        && e.path == "/square/hooks"
+        && e.provider.as_deref() == Some("square")));
+    let created = sb.journal(&Filter {
+        operation: Some("webhook:card.created".into()),
+        ..Filter::default()
+    });
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[0].to_json()["direction"], "outbound");
+
+    // Unsubscribed: nothing more is sent.
+    let res = reqwest::Client::new()
+        .delete(format!(
+            "{}/square/webhooks/subscriptions/{}",
+            sb.admin_url(),
+            sub["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), 200);
+    s.customer("Later").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn a_failing_receiver_is_retried_with_backoff_and_every_attempt_is_journaled() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&receiver)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .with_priority(2)
+        .mount(&receiver)
+        .await;
+    let (sb, s) = start().await;
+    let url = format!("{}/hook", receiver.uri());
+    let sub = subscribe(
+        &sb,
+        &s.token,
+        &url,
+        json!({"delivery": {"max_attempts": 5, "backoff_ms": 100}}),
+    )
+    .await;
+    let key = sub["signature_key"]
+        .as_str()
+        .expect("generated key")
+        .to_string();
+    assert!(key.len() >= 16);
+    let started = Instant::now();
+    s.customer("Retry").await;
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "the API answer does not wait for delivery"
+    );
+    let got = received(&receiver, 3).await;
+    // 100 ms, then 200 ms of backoff.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let first = event(&got[0]);
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(
+            event(r)["event_id"],
+            first["event_id"],
+            "same event retried"
+        );
+        assert_eq!(
+            header(r, "x-square-hmacsha256-signature"),
+            Some(expected_signature(&key, &url, &r.body).as_str())
+        );
+        let retry = (i > 0).then(|| i.to_string());
+        assert_eq!(header(r, "square-retry-number"), retry.as_deref());
+    }
+    let attempts = sb.journal(&Filter {
+        operation: Some("webhook:customer.created".into()),
+        ..Filter::default()
+    });
+    let statuses: Vec<u16> = attempts.iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [503, 503, 200]);
+
+    // Bounded: a receiver that never answers 2xx gets max_attempts tries, then is left.
+    let dead = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&dead)
+        .await;
+    subscribe(
+        &sb,
+        &s.token,
+        &format!("{}/dead", dead.uri()),
+        json!({"event_types": ["customer.updated"], "delivery": {"max_attempts": 3, "backoff_ms": 10}}),
+    )
+    .await;
+    let id = s.customer("Bounded").await;
+    s.call(
+        reqwest::Method::PUT,
+        &format!("/v2/customers/{id}"),
+        Some(json!({"note": "x"})),
+    )
+    .await;
+    received(&dead, 3).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(dead.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_scenario_makes_deliveries_late_duplicated_and_swapped() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let dir = std::env::temp_dir().join(format!(
+        "paysandbox-webhook-scenario-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("square-webhooks-chaos.yaml"),
+        "name: square-webhooks-chaos\nprovider: square\ndescription: late, duplicated, swapped webhooks\n\
+         settings:\n  webhooks: {delay_ms: 150, duplicate: true, reorder: true, hold_ms: 2000}\n",
+    )
+    .expect("written");
+    let sb = Sandbox::builder()
+        .seed(5)
+        .scenarios_dir(&dir)
+        .scenario("square-webhooks-chaos")
+        .start()
+        .await
+        .expect("starts");
+    let s = Seller {
+        http: reqwest::Client::new(),
+        base: sb.url(),
+        token: "EAAAchaos".into(),
+    };
+    let url = format!("{}/h", receiver.uri());
+    subscribe(
+        &sb,
+        &s.token,
+        &url,
+        json!({"event_types": ["customer.created"]}),
+    )
+    .await;
+    let started = Instant::now();
+    let a = s.customer("First").await;
+    let b = s.customer("Second").await;
+    let got = received(&receiver, 4).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "each copy is late"
+    );
+    let ids: Vec<Value> = got.iter().map(|r| event(r)["data"]["id"].clone()).collect();
+    // Swapped (the second change arrives first), each one twice with the same event_id.
+    assert_eq!(ids, [json!(b), json!(b), json!(a), json!(a)]);
+    assert_eq!(event(&got[0])["event_id"], event(&got[1])["event_id"]);
+    assert_ne!(event(&got[1])["event_id"], event(&got[2])["event_id"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn subscriptions_are_listed_checked_and_removed() {
+    let (sb, _s) = start().await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/square/webhooks/subscriptions", sb.admin_url());
+    let bad = http
+        .post(&base)
+        .json(&json!({"tenant": "t", "notification_url": "http://127.0.0.1:1/x", "event_types": ["payment.created"]}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.expect("json");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown event type `payment.created`"),
+        "{body}"
+    );
+    subscribe(&sb, "EAAAlisted", "http://127.0.0.1:1/x", json!({})).await;
+    let list: Value = http
+        .get(format!("{base}?tenant=EAAAlisted"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["subscriptions"].as_array().unwrap().len(), 1);
+    assert_eq!(list["subscriptions"][0]["delivery"]["max_attempts"], 5);
+    assert_eq!(list["subscriptions"][0]["delivery"]["backoff_ms"], 1000);
+    let none: Value = http
+        .get(format!("{base}?tenant=other"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(none["subscriptions"], json!([]));
+}
