@@ -44,6 +44,8 @@ pub mod catalogue;
 pub mod config;
 pub mod digest;
 pub mod env;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journal;
 pub mod mask;
 pub mod problem;

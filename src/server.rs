@@ -85,8 +85,23 @@ async fn serve_connection(
     peer: SocketAddr,
     app: Arc<App>,
     role: Role,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
+    serve_io(stream, peer, app, role, shutdown).await
+}
+
+/// Serves one connection over any stream, exactly as an accepted TCP connection is served
+/// (the fuzz targets drive it over an in-memory stream).
+#[doc(hidden)]
+pub async fn serve_io<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Arc<App>,
+    role: Role,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    S: crate::scenario::wire::Abortable + Send + 'static,
+{
     // The tap lets scenario faults reset or cut the connection (see scenario::wire).
     let (stream, tap) = crate::scenario::wire::tap(stream);
     let service_app = app.clone();

@@ -61,9 +61,27 @@ pub struct Tap {
     mode: AtomicU8,
 }
 
-/// A TCP stream that can be told to reset, close silently, or close after the head.
-pub struct Tapped {
-    inner: TcpStream,
+/// A stream that can abort hard: a TCP socket resets (RST) rather than closing (FIN).
+pub trait Abortable: AsyncRead + AsyncWrite + Unpin {
+    /// Makes the coming close a reset where the transport has one.
+    fn prepare_reset(&self);
+}
+
+impl Abortable for TcpStream {
+    fn prepare_reset(&self) {
+        // SO_LINGER 0: closing the socket now sends RST instead of FIN.
+        let _ = self.set_zero_linger();
+    }
+}
+
+/// In-memory connections (the fuzz targets) have no reset; the error alone ends them.
+impl Abortable for tokio::io::DuplexStream {
+    fn prepare_reset(&self) {}
+}
+
+/// A connection that can be told to reset, close silently, or close after the head.
+pub struct Tapped<S = TcpStream> {
+    inner: S,
     tap: Arc<Tap>,
     /// Bytes of `\r\n\r\n` seen so far, while stopping after the head.
     head_end: u8,
@@ -71,7 +89,7 @@ pub struct Tapped {
 }
 
 /// Wraps an accepted stream; the [`Tap`] goes to every request of the connection.
-pub fn tap(stream: TcpStream) -> (Tapped, Arc<Tap>) {
+pub fn tap<S: Abortable>(stream: S) -> (Tapped<S>, Arc<Tap>) {
     let tap = Arc::new(Tap::default());
     (
         Tapped {
@@ -99,7 +117,7 @@ fn scan_head(mut state: u8, bytes: &[u8]) -> (u8, Option<usize>) {
     (state, None)
 }
 
-impl AsyncRead for Tapped {
+impl<S: Abortable> AsyncRead for Tapped<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -109,7 +127,7 @@ impl AsyncRead for Tapped {
     }
 }
 
-impl AsyncWrite for Tapped {
+impl<S: Abortable> AsyncWrite for Tapped<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -118,8 +136,7 @@ impl AsyncWrite for Tapped {
         let this = self.get_mut();
         match this.tap.mode.load(Ordering::Acquire) {
             RESET => {
-                // SO_LINGER 0: closing the socket now sends RST instead of FIN.
-                let _ = this.inner.set_zero_linger();
+                this.inner.prepare_reset();
                 Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
             }
             EMPTY => Poll::Ready(Err(io::Error::new(
@@ -151,7 +168,7 @@ impl AsyncWrite for Tapped {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.tap.mode.load(Ordering::Acquire) == RESET {
-            let _ = this.inner.set_zero_linger();
+            this.inner.prepare_reset();
             return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
         }
         Pin::new(&mut this.inner).poll_shutdown(cx)
