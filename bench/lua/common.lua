@@ -30,3 +30,18 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     latency.max, e.status, e.connect, e.read, e.write, e.timeout, extra_report()))
 end
+
+-- A card number: `prefix` completed with its Luhn check digit.
+function luhn_complete(prefix)
+  local sum, double = 0, true
+  for i = #prefix, 1, -1 do
+    local d = tonumber(prefix:sub(i, i))
+    if double then
+      d = d * 2
+      if d > 9 then d = d - 9 end
+    end
+    sum = sum + d
+    double = not double
+  end
+  return prefix .. tostring((10 - sum % 10) % 10)
+end

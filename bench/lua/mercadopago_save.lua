@@ -28,19 +28,6 @@ local token_fmt = '{"card_number":"%s","expiration_month":11,' ..
   '"expiration_year":2030,"security_code":"123","cardholder":{"name":"APRO",' ..
   '"identification":{"type":"CPF","number":"12345678909"}}}'
 
-local function luhn_complete(prefix)
-  local sum, double = 0, true
-  for i = #prefix, 1, -1 do
-    local d = tonumber(prefix:sub(i, i))
-    if double then
-      d = d * 2
-      if d > 9 then d = d - 9 end
-    end
-    sum = sum + d
-    double = not double
-  end
-  return prefix .. tostring((10 - sum % 10) % 10)
-end
 local json_headers = { ["Content-Type"] = "application/json", ["Authorization"] = auth }
 
 function init(args)

@@ -22,19 +22,6 @@ local save_fmt = '{"identifier":"SOAK_%d","card_number":"%s",' ..
   '"cardholder_name":"Soak Test","expiry_month":12,"expiry_year":2030,' ..
   '"network":"visa","card_type":"credit_card","nickname":"soak"}'
 
-local function luhn_complete(prefix)
-  local sum, double = 0, true
-  for i = #prefix, 1, -1 do
-    local d = tonumber(prefix:sub(i, i))
-    if double then
-      d = d * 2
-      if d > 9 then d = d - 9 end
-    end
-    sum = sum + d
-    double = not double
-  end
-  return prefix .. tostring((10 - sum % 10) % 10)
-end
 
 function request()
   counter = counter + 1
