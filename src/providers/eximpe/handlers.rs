@@ -70,7 +70,7 @@ impl Eximpe {
                 expiry_month: card.expiry_month,
                 expiry_year: card.expiry_year,
             };
-            t.cards.push(saved.clone());
+            t.push(saved.clone());
             Some(saved)
         });
         let Some(saved) = saved else {
@@ -94,7 +94,7 @@ impl Eximpe {
     fn new_token(&self, tenant: &state::TenantState) -> String {
         loop {
             let token = self.env.ids.hex(20);
-            if !tenant.cards.iter().any(|c| c.card_token == token) {
+            if !tenant.contains_token(&token) {
                 return token;
             }
         }

@@ -5,8 +5,10 @@
 use super::cards::{self, CardType, Network};
 use crate::card;
 use crate::env::Env;
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedCard {
@@ -26,35 +28,76 @@ pub struct SavedCard {
     pub network_token: String,
 }
 
-/// One tenant's cards, in the order they were saved (lists answer in that order).
-#[derive(Debug, Default)]
+/// One tenant's cards, in the order they were saved (lists answer in that order), indexed by
+/// token and by identifier so a save, list or delete costs the same with a million cards as
+/// with ten.
+#[derive(Debug, Default, Clone)]
 pub struct TenantState {
-    pub cards: Vec<SavedCard>,
+    pub cards: IndexMap<String, SavedCard>,
+    by_identifier: HashMap<String, Vec<String>>,
 }
 
 impl TenantState {
     pub fn find_duplicate(&self, identifier: &str, fingerprint: &str) -> bool {
-        self.cards
-            .iter()
-            .any(|c| c.identifier == identifier && c.fingerprint.as_deref() == Some(fingerprint))
+        self.of_identifier(identifier)
+            .any(|c| c.fingerprint.as_deref() == Some(fingerprint))
     }
 
     pub fn of_identifier<'a>(&'a self, identifier: &'a str) -> impl Iterator<Item = &'a SavedCard> {
-        self.cards
-            .iter()
-            .filter(move |c| c.identifier == identifier)
+        self.by_identifier
+            .get(identifier)
+            .into_iter()
+            .flatten()
+            .filter_map(|token| self.cards.get(token))
+    }
+
+    pub fn contains_token(&self, card_token: &str) -> bool {
+        self.cards.contains_key(card_token)
+    }
+
+    /// Adds a card, or replaces the card with the same token.
+    pub fn push(&mut self, card: SavedCard) {
+        if let Some(old) = self.cards.get_mut(&card.card_token) {
+            if old.identifier == card.identifier {
+                // Same place in every list: only the stored fields change.
+                *old = card;
+                return;
+            }
+            let old_identifier = old.identifier.clone();
+            self.unindex(&old_identifier, &card.card_token);
+        }
+        self.by_identifier
+            .entry(card.identifier.clone())
+            .or_default()
+            .push(card.card_token.clone());
+        self.cards.insert(card.card_token.clone(), card);
+    }
+
+    fn unindex(&mut self, identifier: &str, card_token: &str) {
+        if let Some(tokens) = self.by_identifier.get_mut(identifier) {
+            tokens.retain(|t| t != card_token);
+            if tokens.is_empty() {
+                self.by_identifier.remove(identifier);
+            }
+        }
     }
 
     /// Removes the card when it exists and belongs to the identifier.
     pub fn remove(&mut self, card_token: &str, identifier: &str) -> bool {
-        let before = self.cards.len();
-        self.cards
-            .retain(|c| !(c.card_token == card_token && c.identifier == identifier));
-        self.cards.len() != before
+        if self
+            .cards
+            .get(card_token)
+            .is_none_or(|c| c.identifier != identifier)
+        {
+            return false;
+        }
+        self.cards.shift_remove(card_token);
+        self.unindex(identifier, card_token);
+        true
     }
 
     pub fn export(&self) -> Value {
-        json!({ "cards": self.cards })
+        json!({ "cards": self.cards.values().collect::<Vec<_>>() })
     }
 
     /// Merges seeded cards by token: given fields replace, omitted ones keep the stored
@@ -62,22 +105,18 @@ impl TenantState {
     pub fn import(&mut self, state: &Value, env: &Env) -> Result<(), String> {
         let seed: Seed = serde_path_to_error::deserialize(state)
             .map_err(|e| format!("eximpe state: {}: {}", e.path(), e.inner()))?;
-        let mut next = self.cards.clone();
+        let mut next = self.clone();
         for (i, partial) in seed.cards.into_iter().enumerate() {
-            let at = next.iter().position(|c| c.card_token == partial.card_token);
-            let base = match at {
-                Some(i) => next[i].clone(),
+            let base = match next.cards.get(&partial.card_token) {
+                Some(existing) => existing.clone(),
                 None => default_card(&partial.card_token, env),
             };
             let card = partial
                 .apply(base, env)
                 .map_err(|e| format!("eximpe state: cards[{i}].{e}"))?;
-            match at {
-                Some(i) => next[i] = card,
-                None => next.push(card),
-            }
+            next.push(card);
         }
-        self.cards = next;
+        *self = next;
         Ok(())
     }
 }
@@ -298,5 +337,44 @@ mod tests {
             .import(&json!({"cards": [{"identifier": "x"}]}), &env)
             .unwrap_err();
         assert!(err.contains("card_token"), "{err}");
+    }
+
+    #[test]
+    fn the_indexes_follow_saves_replacements_and_removals() {
+        let env = env();
+        let card = |token: &str, identifier: &str| SavedCard {
+            identifier: identifier.into(),
+            ..default_card(token, &env)
+        };
+        let mut s = TenantState::default();
+        s.push(card("t1", "u1"));
+        s.push(card("t2", "u2"));
+        s.push(card("t3", "u1"));
+        let tokens = |s: &TenantState, id: &str| {
+            s.of_identifier(id)
+                .map(|c| c.card_token.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(tokens(&s, "u1"), ["t1", "t3"]);
+        // Replacing under the same identifier keeps the place; moving it re-files it.
+        s.push(SavedCard {
+            nickname: Some("renamed".into()),
+            ..card("t1", "u1")
+        });
+        assert_eq!(tokens(&s, "u1"), ["t1", "t3"]);
+        s.push(card("t3", "u2"));
+        assert_eq!(
+            (tokens(&s, "u1"), tokens(&s, "u2")),
+            (
+                vec!["t1".to_string()],
+                vec!["t2".to_string(), "t3".to_string()]
+            )
+        );
+        // Removal needs the owning identifier.
+        assert!(!s.remove("t2", "u1"));
+        assert!(s.remove("t2", "u2"));
+        assert!(!s.contains_token("t2"));
+        assert_eq!(tokens(&s, "u2"), ["t3"]);
+        assert_eq!(s.cards.keys().collect::<Vec<_>>(), ["t1", "t3"]);
     }
 }
