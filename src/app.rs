@@ -9,7 +9,7 @@ use crate::admin;
 use crate::config::Config;
 use crate::env::Env;
 use crate::journal::{Journal, Trace};
-use crate::problem::{BodyProblem, FieldError, Location};
+use crate::problem::{BodyProblem, Location};
 use crate::providers::{self, Call, Provider, Query};
 use crate::reply::Reply;
 use crate::spec::{self, Operation, RouteMatch, Router, Spec};
@@ -41,7 +41,6 @@ pub struct App {
 pub struct LoadReport {
     pub specs: usize,
     pub operations: usize,
-    pub without_handler: Vec<String>,
 }
 
 impl App {
@@ -60,7 +59,6 @@ impl App {
         let report = LoadReport {
             specs: spec_count,
             operations: operations.len(),
-            without_handler: Vec::new(),
         };
         Ok((
             App {
@@ -458,13 +456,4 @@ pub fn render(reply: Reply) -> Response<Full<Bytes>> {
         }
     }
     response
-}
-
-/// Field errors for tests and providers that want to report a missing header themselves.
-pub fn missing_header(name: &str) -> FieldError {
-    FieldError::new(
-        Location::Header,
-        name,
-        crate::problem::FieldErrorKind::Missing,
-    )
 }

@@ -339,14 +339,8 @@ impl Sandbox {
 
     /// One tenant's state at one provider, as `GET /__sandbox/state` shows it.
     pub fn state(&self, provider: &str, tenant: &str) -> Option<serde_json::Value> {
-        self.app
-            .providers()
-            .find(|p| p.name() == provider)?
-            .export(tenant)
-            .map(|mut v| {
-                mask::mask_json(&mut v);
-                v
-            })
+        let provider = self.app.providers().find(|p| p.name() == provider)?;
+        admin::masked_state(provider.as_ref(), tenant)
     }
 
     /// Everything the providers hold, as a snapshot (what `--state-file` writes).

@@ -214,6 +214,15 @@ fn tenant_key(provider: &str, tenant: &str) -> String {
     }
 }
 
+/// A tenant's state as shown outside the sandbox: the provider's export, card numbers and
+/// secrets masked.
+pub fn masked_state(provider: &dyn crate::providers::Provider, tenant: &str) -> Option<Value> {
+    provider.export(tenant).map(|mut state| {
+        crate::mask::mask_json(&mut state);
+        state
+    })
+}
+
 fn get_state(app: &App, query: &Query) -> Reply {
     let Some(tenant) = query.get("tenant") else {
         return admin_error(
@@ -227,9 +236,7 @@ fn get_state(app: &App, query: &Query) -> Reply {
         .providers()
         .filter(|p| provider.is_none_or(|n| n == p.name()))
     {
-        if let Some(state) = p.export(&tenant_key(p.name(), tenant)) {
-            let mut state = state;
-            crate::mask::mask_json(&mut state);
+        if let Some(state) = masked_state(p.as_ref(), &tenant_key(p.name(), tenant)) {
             states.insert(p.name().to_string(), state);
         }
     }
