@@ -21,7 +21,7 @@ case "${1:-quick}" in
   *) targets=("$1"); secs="${2:-60}" ;;
 esac
 
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 fuzz/seed-corpus.sh
 cargo fuzz build "${FLAGS[@]}"
 mkdir -p fuzz/target/logs
