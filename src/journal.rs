@@ -78,10 +78,9 @@ pub fn tenant_id(key: &str) -> String {
 }
 
 fn masked_bytes(bytes: &Bytes) -> Bytes {
-    if mask::has_long_digit_run(bytes) {
-        Bytes::from(serde_json::to_vec(&mask::mask_body(bytes)).unwrap_or_default())
-    } else {
-        bytes.clone()
+    match mask::mask_body_bytes(bytes) {
+        std::borrow::Cow::Borrowed(_) => bytes.clone(),
+        std::borrow::Cow::Owned(masked) => Bytes::from(masked),
     }
 }
 
@@ -159,15 +158,15 @@ impl Journal {
         if !self.enabled() {
             return;
         }
-        let request_headers = KEPT_HEADERS
+        // One pass over the request's headers (a lookup per kept name hashed each name).
+        let request_headers = headers
             .iter()
-            .filter_map(|name| {
-                headers.get(*name).map(|v| {
-                    (
-                        name.to_string(),
-                        mask::mask_header(name, &String::from_utf8_lossy(v.as_bytes())),
-                    )
-                })
+            .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
+            .map(|(name, v)| {
+                (
+                    name.as_str().to_string(),
+                    mask::mask_header(name.as_str(), &String::from_utf8_lossy(v.as_bytes())),
+                )
             })
             .collect();
         let entry = Entry {

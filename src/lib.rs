@@ -47,6 +47,7 @@ pub mod env;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod journal;
+pub mod logs;
 pub mod mask;
 pub mod problem;
 pub mod providers;

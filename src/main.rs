@@ -124,17 +124,21 @@ enum LogFormat {
     Json,
 }
 
-/// Logs go to stderr through a background writer: request threads hand lines over a channel
-/// and never wait on the stderr lock; the writer batches them (one write per batch under
-/// load). The guard flushes what is left when the process ends.
-fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+/// Logs go to stderr through a background writer (`paysandbox::logs`): request threads append
+/// their line to a buffer and never wait on stderr. The guard flushes what is left when the
+/// process ends.
+fn init_logs(format: LogFormat) -> Option<paysandbox::logs::FlushGuard<std::io::Stderr>> {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("PAYSANDBOX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) = match paysandbox::logs::batched(std::io::stderr()) {
+        Ok((writer, guard)) => (writer, guard),
+        Err(e) => {
+            eprintln!("paysandbox: cannot start the log writer thread: {e}");
+            return None;
+        }
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
@@ -143,7 +147,7 @@ fn init_logs(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
-    guard
+    Some(guard)
 }
 
 fn main() -> ExitCode {

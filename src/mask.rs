@@ -97,8 +97,16 @@ pub fn mask_json(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(mask_json),
         Value::Object(map) => {
+            // A key that is itself a card number (a map keyed by PAN) is masked too.
+            if map.keys().any(|k| has_long_digit_run(k.as_bytes())) {
+                let entries = std::mem::take(map);
+                *map = entries
+                    .into_iter()
+                    .map(|(k, v)| (mask_text(&k).into_owned(), v))
+                    .collect();
+            }
             for (k, v) in map.iter_mut() {
-                if SECRET_FIELDS.contains(&k.to_ascii_lowercase().as_str()) && !v.is_null() {
+                if is_secret_field(k.as_bytes()) && !v.is_null() {
                     *v = Value::String("***".into());
                 } else {
                     mask_json(v);
@@ -106,6 +114,194 @@ pub fn mask_json(value: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+fn is_secret_field(key: &[u8]) -> bool {
+    SECRET_FIELDS
+        .iter()
+        .any(|f| f.as_bytes().eq_ignore_ascii_case(key))
+}
+
+/// Masks a raw body as [`mask_body`] does, without building a JSON tree: every run of 13+
+/// digits (in strings, numbers or anything else) and the value of every secret field. The
+/// journal masks every request and answer it keeps, so this is on the hot path.
+///
+/// Borrowed when nothing needed masking. Bodies with escapes (`\`), where a digit or a key
+/// could hide behind `\u0034`, go through the JSON parser instead.
+pub fn mask_body_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    if bytes.contains(&b'\\') {
+        return Cow::Owned(serde_json::to_vec(&mask_body(bytes)).unwrap_or_default());
+    }
+    match Scanner::new(bytes).run() {
+        Some(out) => Cow::Owned(out),
+        None => Cow::Borrowed(bytes),
+    }
+}
+
+/// One pass over an escape-free body. Outside strings it follows JSON's shape only as far as
+/// it must: a string followed by `:` is a key; a secret key's value is skipped (brackets
+/// matched, strings respected) and written as `"***"`; a number holding a long digit run is
+/// written as a masked string. Input that is not JSON is still scanned for digit runs.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    out: Vec<u8>,
+    /// `out` holds `bytes[..copied]` (plus replacements); untouched bodies allocate nothing.
+    copied: usize,
+    changed: bool,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Scanner {
+            bytes,
+            at: 0,
+            out: Vec::new(),
+            copied: 0,
+            changed: false,
+        }
+    }
+
+    /// Replaces `bytes[start..end]` with `with` in the output.
+    fn replace(&mut self, start: usize, end: usize, with: &[u8]) {
+        if !self.changed {
+            self.out.reserve(self.bytes.len() + 8);
+            self.changed = true;
+        }
+        self.out.extend_from_slice(&self.bytes[self.copied..start]);
+        self.out.extend_from_slice(with);
+        self.copied = end;
+    }
+
+    fn run(mut self) -> Option<Vec<u8>> {
+        let bytes = self.bytes;
+        while self.at < bytes.len() {
+            match bytes[self.at] {
+                b'"' => {
+                    let start = self.at;
+                    let end = string_end(bytes, start);
+                    // An unterminated string (not JSON) runs to the end of the body.
+                    let content_end = if bytes[end - 1] == b'"' && end > start + 1 {
+                        end - 1
+                    } else {
+                        end
+                    };
+                    self.mask_runs(start + 1, content_end);
+                    self.at = end;
+                    let after = skip_ws(bytes, end);
+                    if bytes.get(after) == Some(&b':')
+                        && is_secret_field(&bytes[start + 1..content_end])
+                    {
+                        let value = skip_ws(bytes, after + 1);
+                        if !bytes[value..].starts_with(b"null") && value < bytes.len() {
+                            let value_end = value_end(bytes, value);
+                            self.replace(value, value_end, b"\"***\"");
+                            self.at = value_end;
+                        }
+                    }
+                }
+                b'-' | b'0'..=b'9' => {
+                    let start = self.at;
+                    let mut end = start;
+                    while end < bytes.len() && matches!(bytes[end], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                        end += 1;
+                    }
+                    if has_long_digit_run(&bytes[start..end]) {
+                        let text = String::from_utf8_lossy(&bytes[start..end]);
+                        let masked = format!("\"{}\"", mask_text(&text));
+                        self.replace(start, end, masked.as_bytes());
+                    }
+                    self.at = end;
+                }
+                _ => self.at += 1,
+            }
+        }
+        if !self.changed {
+            return None;
+        }
+        self.out.extend_from_slice(&bytes[self.copied..]);
+        Some(self.out)
+    }
+
+    /// Masks the long digit runs inside a string's contents.
+    fn mask_runs(&mut self, start: usize, end: usize) {
+        let mut i = start;
+        while i < end {
+            if self.bytes[i].is_ascii_digit() {
+                let run_end = (i..end)
+                    .find(|&j| !self.bytes[j].is_ascii_digit())
+                    .unwrap_or(end);
+                let len = run_end - i;
+                if len >= 13 {
+                    let run = &self.bytes[i..run_end];
+                    let mut masked = Vec::with_capacity(len);
+                    if len <= 19 {
+                        masked.extend_from_slice(&run[..6]);
+                        masked.resize(len - 4, b'*');
+                        masked.extend_from_slice(&run[len - 4..]);
+                    } else {
+                        masked.resize(len, b'*');
+                    }
+                    self.replace(i, run_end, &masked);
+                }
+                i = run_end;
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The index just past the string starting at `start` (an unterminated string runs to the end).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    match bytes[start + 1..].iter().position(|&b| b == b'"') {
+        Some(p) => start + 1 + p + 1,
+        None => bytes.len(),
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut i: usize) -> usize {
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// The index just past the JSON value starting at `start`: a string, a bracketed value
+/// (brackets matched, strings respected) or a bare token up to the next delimiter.
+fn value_end(bytes: &[u8], start: usize) -> usize {
+    match bytes[start] {
+        b'"' => string_end(bytes, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        i = string_end(bytes, i);
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return i + 1;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            bytes.len()
+        }
+        _ => {
+            let mut i = start;
+            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']') && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            i.max(start + 1)
+        }
     }
 }
 
@@ -178,6 +374,84 @@ mod tests {
             json!({"card_number": "503143******6351", "security_code": "***",
                    "nested": [{"pan": "423564******5682"}], "name": "APRO"})
         );
+    }
+
+    fn fast(body: &str) -> String {
+        String::from_utf8(mask_body_bytes(body.as_bytes()).into_owned()).unwrap()
+    }
+
+    #[test]
+    fn raw_bodies_are_masked_without_a_parse() {
+        assert_eq!(
+            fast(r#"{"card_number":"5031433215406351","security_code": "123","name":"APRO"}"#),
+            r#"{"card_number":"503143******6351","security_code": "***","name":"APRO"}"#
+        );
+        // Numbers become masked strings (the body stays JSON); secret objects go whole.
+        assert_eq!(
+            fast(r#"{"pan":-4235647728025682.5,"CVV":{"a":[1,"}"]},"password":null,"n":12}"#),
+            r#"{"pan":"-423564******5682.5","CVV":"***","password":null,"n":12}"#
+        );
+        assert_eq!(fast("card=4509953566233704&x=1"), r#"card="450995******3704"&x=1"#);
+        assert_eq!(fast(r#"{"k":"45099535662337041234"}"#), r#"{"k":"********************"}"#);
+        assert_eq!(fast(r#"{"unterminated":"4509953566233704"#), r#"{"unterminated":"450995******3704"#);
+        // Escapes go through the parser, which decodes them first.
+        assert_eq!(
+            fast(r#"{"c\u0076v":"1","n":"\u00345099535662337041"}"#),
+            r#"{"cvv":"***","n":"450995*******7041"}"#
+        );
+    }
+
+    #[test]
+    fn untouched_bodies_are_borrowed() {
+        let body = br#"{"id":"tok_1","last_four":"0008","items":[1,2,3]}"#;
+        assert!(matches!(mask_body_bytes(body), Cow::Borrowed(_)));
+        assert!(matches!(mask_body_bytes(b""), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        /// The byte scanner masks exactly what parsing, masking and re-serialising masks.
+        #[test]
+        fn the_scanner_agrees_with_the_json_masker(value in json_value()) {
+            let text = serde_json::to_string(&value).unwrap();
+            let scanned: Value = serde_json::from_slice(&mask_body_bytes(text.as_bytes())).unwrap();
+            let mut expected = value.clone();
+            mask_json(&mut expected);
+            proptest::prop_assert_eq!(scanned, expected);
+        }
+
+        #[test]
+        fn the_scanner_never_panics_and_never_keeps_a_long_run(
+            bytes in proptest::collection::vec(proptest::sample::select(b"0123456789\"{}[],: -.eaZ\\".to_vec()), 0..200)
+        ) {
+            proptest::prop_assert!(!has_long_digit_run(&mask_body_bytes(&bytes)));
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("card_number".to_string()),
+            Just("CVV".to_string()),
+            Just("client_secret".to_string()),
+            Just("name".to_string()),
+            "[a-z_]{1,8}",
+            "[0-9]{12,20}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[0-9]{1,22}".prop_map(Value::String),
+            "[a-z ]{0,6}[0-9]{0,20}[a-z:,{}]{0,4}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec((key.clone(), inner), 0..5)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
     }
 
     #[test]
