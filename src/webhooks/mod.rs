@@ -10,12 +10,10 @@
 
 use crate::env::Env;
 use crate::journal::{Journal, Trace};
+use crate::outbound::Outbound;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -125,15 +123,14 @@ pub struct NewSubscription {
     pub name: Option<String>,
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
 /// Every subscription, the default delivery settings and the delivery machinery.
 #[derive(Default)]
 pub struct Hub {
     subscriptions: RwLock<Vec<Arc<Subscription>>>,
     defaults: RwLock<Delivery>,
     journal: OnceLock<Arc<Journal>>,
-    client: OnceLock<HttpClient>,
+    /// The app's outbound client (its `--ca-file` roots); a default one when none is attached.
+    outbound: OnceLock<Arc<Outbound>>,
     /// Deliveries still queued or in flight, for tests and shutdown.
     pending: Mutex<u64>,
 }
@@ -142,6 +139,11 @@ impl Hub {
     /// Where delivery attempts are recorded.
     pub fn attach_journal(&self, journal: Arc<Journal>) {
         let _ = self.journal.set(journal);
+    }
+
+    /// The client deliveries go through (shared with the proxy).
+    pub fn attach_outbound(&self, outbound: Arc<Outbound>) {
+        let _ = self.outbound.set(outbound);
     }
 
     pub fn defaults(&self) -> Delivery {
@@ -157,25 +159,7 @@ impl Hub {
         if new.tenant.trim().is_empty() {
             return Err("tenant must name the credential whose events are sent".into());
         }
-        if !new.notification_url.starts_with("http://")
-            && !new.notification_url.starts_with("https://")
-        {
-            return Err("notification_url must be an http:// or https:// URL".into());
-        }
-        if new.notification_url.starts_with("https://") {
-            return Err(
-                "notification_url: paysandbox delivers over plain http only (no TLS client)".into(),
-            );
-        }
-        if new
-            .notification_url
-            .parse::<hyper::Uri>()
-            .ok()
-            .and_then(|u| u.host().map(str::to_string))
-            .is_none()
-        {
-            return Err("notification_url is not a valid URL".into());
-        }
+        crate::outbound::check_url("notification_url", &new.notification_url)?;
         if new.event_types.is_empty() {
             return Err("event_types must name at least one event type".into());
         }
@@ -297,9 +281,8 @@ impl Hub {
         }
     }
 
-    fn client(&self) -> &HttpClient {
-        self.client
-            .get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
+    fn outbound(&self) -> &Outbound {
+        self.outbound.get_or_init(Arc::default)
     }
 }
 
@@ -405,11 +388,15 @@ async fn attempt_once(
     };
     let headers = request.headers().clone();
     let uri = request.uri().clone();
-    let outcome = tokio::time::timeout(
-        Duration::from_millis(settings.timeout_ms),
-        env.webhooks.client().request(request),
-    )
-    .await;
+    let outcome = match env.webhooks.outbound().client() {
+        Ok(client) => tokio::time::timeout(
+            Duration::from_millis(settings.timeout_ms),
+            client.request(request),
+        )
+        .await
+        .map(|r| r.map_err(|e| crate::outbound::describe(&e))),
+        Err(e) => Ok(Err(e)),
+    };
     let (status, body) = match outcome {
         Ok(Ok(response)) => {
             let status = response.status().as_u16();
@@ -421,6 +408,7 @@ async fn attempt_once(
                 .unwrap_or_default();
             (status, body)
         }
+        // With its causes: a receiver's untrusted certificate is named, not just "Connect".
         Ok(Err(e)) => (0, Bytes::from(format!("delivery failed: {e}"))),
         Err(_) => (0, Bytes::from_static(b"delivery timed out")),
     };
