@@ -515,3 +515,186 @@ async fn subscriptions_are_listed_checked_and_removed() {
         .expect("json");
     assert_eq!(none["subscriptions"], json!([]));
 }
+
+/// Sends a sandbox-only request and returns its status and JSON body.
+async fn admin(sb: &Sandbox, m: reqwest::Method, p: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(m, format!("{}{p}", sb.admin_url()));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("sent");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_account_updater_refreshes_an_expiry_and_subscribers_get_card_updated() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/square/hooks"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (sb, s) = start().await;
+    let url = format!("{}/square/hooks", receiver.uri());
+    subscribe(
+        &sb,
+        &s.token,
+        &url,
+        json!({"signature_key": KEY, "event_types": ["card.updated"]}),
+    )
+    .await;
+    let customer = s.customer("Amelia").await;
+    let nonce = s.nonce().await;
+    let saved = s
+        .call(
+            reqwest::Method::POST,
+            "/v2/cards",
+            Some(json!({"idempotency_key": "u1", "source_id": nonce, "card": {"customer_id": customer}})),
+        )
+        .await["card"]
+        .clone();
+    let card_id = saved["id"].as_str().expect("card id").to_string();
+    assert_eq!(
+        (
+            saved["exp_month"].clone(),
+            saved["exp_year"].clone(),
+            saved["version"].clone()
+        ),
+        (json!(11), json!(2031), json!(1))
+    );
+
+    // The card was reissued: Square's account updater sets the new expiry.
+    let (status, answer) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_month": 12, "exp_year": 2034, "cardholder_name": "Amelia Earhart"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["updated"], true);
+    assert_eq!(answer["card"]["exp_month"], 12);
+    assert_eq!(answer["card"]["exp_year"], 2034);
+    assert_eq!(answer["card"]["version"], 2);
+
+    // The API shows the change.
+    let retrieved = s
+        .call(reqwest::Method::GET, &format!("/v2/cards/{card_id}"), None)
+        .await["card"]
+        .clone();
+    assert_eq!(retrieved, answer["card"]);
+    let mut expected = saved.clone();
+    expected["exp_month"] = json!(12);
+    expected["exp_year"] = json!(2034);
+    expected["cardholder_name"] = json!("Amelia Earhart");
+    expected["version"] = json!(2);
+    assert_eq!(
+        retrieved, expected,
+        "only the updated fields and the version change"
+    );
+    let listed = s
+        .call(
+            reqwest::Method::GET,
+            &format!("/v2/cards?customer_id={customer}"),
+            None,
+        )
+        .await;
+    assert_eq!(listed["cards"], json!([expected]));
+
+    // The subscriber gets card.updated, signed, with the card in the Cards API shape.
+    let got = received(&receiver, 1).await;
+    let e = event(&got[0]);
+    assert_eq!(
+        header(&got[0], "x-square-hmacsha256-signature"),
+        Some(expected_signature(KEY, &url, &got[0].body).as_str())
+    );
+    assert_eq!(e["type"], "card.updated");
+    assert_eq!(e["merchant_id"], saved["merchant_id"]);
+    assert_eq!(e["data"]["type"], "card");
+    assert_eq!(e["data"]["id"], card_id.as_str());
+    assert_eq!(e["data"]["object"], json!({"card": expected}));
+
+    // The same values again change nothing and publish nothing.
+    let (status, again) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_month": 12, "tenant": s.token})),
+    )
+    .await;
+    assert_eq!(
+        (status, &again["updated"], &again["card"]["version"]),
+        (200, &json!(false), &json!(2))
+    );
+
+    // Mistakes are named.
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        "/square/cards/ccof:nope/update",
+        Some(json!({"exp_month": 1})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"error": {"status": 404, "message": "no card on file ccof:nope"}})
+        )
+    );
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_month": 13})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "`exp_month` must be an integer from 1 to 12"}})
+        )
+    );
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"last_4": "4242"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "`last_4` cannot be updated (updatable: exp_month, exp_year, cardholder_name, billing_address)"}})
+        )
+    );
+    // A disabled card is no longer updated.
+    s.call(
+        reqwest::Method::POST,
+        &format!("/v2/cards/{card_id}/disable"),
+        None,
+    )
+    .await;
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_year": 2035})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (
+            409,
+            Some(
+                format!("card {card_id} is disabled: only enabled cards on file are updated")
+                    .as_str()
+            )
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
+}

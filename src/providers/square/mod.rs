@@ -213,6 +213,11 @@ impl Provider for Square {
         match (call.method, call.path.trim_end_matches('/')) {
             (&Method::POST, "/nonces") => Some(nonces::mint(self, call)),
             (_, p) if p.starts_with("/webhooks/") => events::admin(self, call),
+            (&Method::POST, p) => {
+                let card_id = p.strip_prefix("/cards/")?.strip_suffix("/update")?;
+                let card_id = percent_encoding::percent_decode_str(card_id).decode_utf8_lossy();
+                Some(cards::admin_update(self, call, &card_id))
+            }
             _ => None,
         }
     }
