@@ -698,3 +698,220 @@ async fn the_account_updater_refreshes_an_expiry_and_subscribers_get_card_update
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
 }
+
+fn scenario_dir(tag: &str, files: &[(&str, String)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "paysandbox-hooks-{tag}-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("written");
+    }
+    dir
+}
+
+async fn subscriptions(sb: &Sandbox, tenant: &str) -> Vec<Value> {
+    let (status, body) = admin(
+        sb,
+        reqwest::Method::GET,
+        &format!("/square/webhooks/subscriptions?tenant={tenant}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    body["subscriptions"].as_array().expect("list").clone()
+}
+
+#[tokio::test]
+async fn a_scenario_declares_subscriptions_and_reset_keeps_them_but_not_runtime_ones() {
+    let from_scenario = MockServer::start().await;
+    let at_runtime = MockServer::start().await;
+    for r in [&from_scenario, &at_runtime] {
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(r)
+            .await;
+    }
+    let token = "EAAAscenario-seller";
+    let declared_url = format!("{}/scenario/hooks", from_scenario.uri());
+    let dir = scenario_dir(
+        "declared",
+        &[(
+            "square-hooks.yaml",
+            format!(
+                "name: square-hooks\nprovider: square\nsettings:\n  webhooks:\n    subscriptions:\n      - tenant: {token}\n        notification_url: {declared_url}\n        event_types: [customer.created]\n        signature_key: scenario-key\n        delivery: {{max_attempts: 1}}\n"
+            ),
+        )],
+    );
+    let sb = Sandbox::builder()
+        .strict(true)
+        .scenarios_dir(&dir)
+        .scenario("square-hooks")
+        .start()
+        .await
+        .expect("starts");
+    let s = Seller {
+        http: reqwest::Client::new(),
+        base: sb.url(),
+        token: token.into(),
+    };
+    let listed = subscriptions(&sb, token).await;
+    assert_eq!(listed.len(), 1);
+    let declared = listed[0].clone();
+    assert_eq!(declared["origin"], "settings");
+    assert_eq!(declared["notification_url"], declared_url.as_str());
+    assert_eq!(declared["event_types"], json!(["customer.created"]));
+    assert_eq!(declared["signature_key"], "scenario-key");
+    assert_eq!(declared["delivery"]["max_attempts"], 1);
+    let runtime_url = format!("{}/runtime/hooks", at_runtime.uri());
+    let runtime = subscribe(&sb, token, &runtime_url, json!({"signature_key": KEY})).await;
+    assert_eq!(runtime["origin"], "runtime");
+
+    s.customer("Both").await;
+    let got = received(&from_scenario, 1).await;
+    assert_eq!(event(&got[0])["type"], "customer.created");
+    assert_eq!(
+        header(&got[0], "x-square-hmacsha256-signature"),
+        Some(expected_signature("scenario-key", &declared_url, &got[0].body).as_str())
+    );
+    received(&at_runtime, 1).await;
+
+    // Reset returns to the started state: the scenario's subscription stays, the one
+    // registered at run time goes (for one tenant, then for everyone).
+    let (status, _) = admin(
+        &sb,
+        reqwest::Method::POST,
+        "/reset",
+        Some(json!({"tenant": token})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(subscriptions(&sb, token).await, [declared.clone()]);
+    subscribe(&sb, token, &runtime_url, json!({})).await;
+    let (status, _) = admin(&sb, reqwest::Method::POST, "/reset", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(subscriptions(&sb, token).await, [declared.clone()]);
+    s.customer("After reset").await;
+    received(&from_scenario, 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(at_runtime.received_requests().await.unwrap().len(), 1);
+
+    // Activating the scenario again replaces its subscription instead of doubling it.
+    let (status, _) = admin(
+        &sb,
+        reqwest::Method::POST,
+        "/scenarios/square-hooks/activate",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let again = subscriptions(&sb, token).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["id"], declared["id"]);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn runtime_subscriptions_survive_a_restart_and_travel_in_the_state_export() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let dir = scenario_dir("snapshot", &[]);
+    let state_file = dir.join("state.json");
+    let token = "EAAAsnapshot-seller";
+    let url = format!("{}/hooks", receiver.uri());
+    let first = Sandbox::builder()
+        .state_file(&state_file)
+        .start()
+        .await
+        .expect("starts");
+    let sub = subscribe(
+        &first,
+        token,
+        &url,
+        json!({"signature_key": KEY, "event_types": ["customer.created"], "delivery": {"max_attempts": 2, "backoff_ms": 50}}),
+    )
+    .await;
+    first.shutdown().await;
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(&state_file).expect("state file")).expect("json");
+    assert_eq!(
+        saved["providers"]["square"][token]["webhook_subscriptions"],
+        json!([{
+            "id": sub["id"], "notification_url": url, "event_types": ["customer.created"],
+            "signature_key": KEY, "created_at": sub["created_at"],
+            "delivery": {"max_attempts": 2, "backoff_ms": 50, "delay_ms": 0, "duplicate": false,
+                         "reorder": false, "hold_ms": 1000, "timeout_ms": 10000}
+        }])
+    );
+
+    // Restarted on the same file: the same subscription, delivering with the same key.
+    let second = Sandbox::builder()
+        .state_file(&state_file)
+        .start()
+        .await
+        .expect("restarts");
+    assert_eq!(subscriptions(&second, token).await, [sub.clone()]);
+    let s = Seller {
+        http: reqwest::Client::new(),
+        base: second.url(),
+        token: token.into(),
+    };
+    s.customer("Restarted").await;
+    let got = received(&receiver, 1).await;
+    assert_eq!(
+        header(&got[0], "x-square-hmacsha256-signature"),
+        Some(expected_signature(KEY, &url, &got[0].body).as_str())
+    );
+
+    // The admin state export carries it; importing it elsewhere restores it.
+    let (status, exported) = admin(
+        &second,
+        reqwest::Method::GET,
+        &format!("/state?tenant={token}&provider=square"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let state = exported["providers"]["square"].clone();
+    assert_eq!(state["webhook_subscriptions"][0]["id"], sub["id"]);
+    let third = Sandbox::builder().start().await.expect("starts");
+    let (status, body) = admin(
+        &third,
+        reqwest::Method::POST,
+        "/state",
+        Some(json!({"provider": "square", "tenant": token, "state": state})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(subscriptions(&third, token).await, [sub.clone()]);
+    // A bad subscription in an import is refused, naming it, and changes nothing.
+    let (status, body) = admin(
+        &third,
+        reqwest::Method::POST,
+        "/state",
+        Some(json!({"provider": "square", "tenant": "EAAAother", "state": {
+            "customers": [{"id": "C1"}],
+            "webhook_subscriptions": [{"id": "wbhk_x", "notification_url": url, "event_types": ["card.create"]}]
+        }})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "square state at `webhook_subscriptions[0].event_types[0]`: unknown event type `card.create` (did you mean card.created?) (known: card.created, card.disabled, card.forgotten, card.updated, customer.created, customer.updated, customer.deleted)"
+    );
+    assert_eq!(
+        subscriptions(&third, "EAAAother").await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(third.state("square", "EAAAother"), None);
+    second.shutdown().await;
+    third.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

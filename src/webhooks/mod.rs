@@ -80,6 +80,10 @@ pub struct Subscription {
     pub created_at: String,
     /// Overrides the hub's default delivery settings.
     pub delivery: Option<Delivery>,
+    /// Declared in provider settings (a scenario's, or the settings endpoint) rather than
+    /// registered at run time: settings are configuration, so `reset` keeps these and state
+    /// exports leave them out (they come back with the scenario).
+    pub declared: bool,
     queue: OnceLock<mpsc::UnboundedSender<Event>>,
 }
 
@@ -95,8 +99,41 @@ impl Subscription {
             "signature_key": self.signature_key,
             "created_at": self.created_at,
             "delivery": self.delivery.as_ref().unwrap_or(defaults),
+            "origin": if self.declared { "settings" } else { "runtime" },
         })
     }
+
+    /// As a tenant's state export holds it (the tenant is implicit; the key is needed to
+    /// restore deliveries that verify).
+    pub fn to_stored(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "notification_url": self.notification_url,
+            "event_types": self.event_types,
+            "signature_key": self.signature_key,
+            "created_at": self.created_at,
+        });
+        if let Some(d) = &self.delivery {
+            v["delivery"] = json!(d);
+        }
+        v
+    }
+}
+
+/// A subscription in a state export or snapshot; only the id, URL and event types are
+/// needed to import one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSubscription {
+    pub id: String,
+    pub notification_url: String,
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub signature_key: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
 }
 
 /// One event to deliver: the serialised envelope, signed per attempt.
@@ -154,32 +191,74 @@ impl Hub {
         *self.defaults.write() = delivery;
     }
 
-    /// Adds a subscription; the signature key is generated when none is given.
+    /// Adds a subscription at run time (admin API); the signature key is generated when
+    /// none is given. `reset` removes it; state exports and snapshots keep it.
     pub fn subscribe(&self, env: &Env, new: NewSubscription) -> Result<Arc<Subscription>, String> {
-        if new.tenant.trim().is_empty() {
-            return Err("tenant must name the credential whose events are sent".into());
+        check(
+            &new.tenant,
+            &new.notification_url,
+            &new.event_types,
+            new.delivery.as_ref(),
+        )
+        .map_err(|(_, message)| message)?;
+        let id = format!("wbhk_{}", env.ids.hex(32));
+        Ok(self.insert(env, id, new, None, false))
+    }
+
+    /// Adds (or replaces) a subscription declared in provider settings. Its id follows from
+    /// the tenant and URL, so activating the same scenario again replaces it rather than
+    /// doubling every delivery.
+    pub fn declare(&self, env: &Env, new: NewSubscription) -> Result<Arc<Subscription>, String> {
+        check(
+            &new.tenant,
+            &new.notification_url,
+            &new.event_types,
+            new.delivery.as_ref(),
+        )
+        .map_err(|(_, message)| message)?;
+        let seed = format!("{}\n{}", new.tenant, new.notification_url);
+        let id = format!("wbhk_{}", &crate::digest::sha256_hex(seed.as_bytes())[..32]);
+        Ok(self.insert(env, id, new, None, true))
+    }
+
+    /// Restores a tenant's subscription from a state export or snapshot (same id, key and
+    /// creation time), replacing one with the same id.
+    pub fn restore(
+        &self,
+        env: &Env,
+        tenant: &str,
+        stored: StoredSubscription,
+    ) -> Result<Arc<Subscription>, (String, String)> {
+        if stored.id.trim().is_empty() {
+            return Err(("/id".into(), "id must not be empty".into()));
         }
-        crate::outbound::check_url("notification_url", &new.notification_url)?;
-        if new.event_types.is_empty() {
-            return Err("event_types must name at least one event type".into());
-        }
-        if let Some(bad) = new
-            .event_types
-            .iter()
-            .find(|t| !SQUARE_EVENT_TYPES.contains(&t.as_str()))
-        {
-            return Err(format!(
-                "unknown event type `{bad}` (known: {})",
-                SQUARE_EVENT_TYPES.join(", ")
-            ));
-        }
-        if let Some(d) = &new.delivery
-            && d.max_attempts == 0
-        {
-            return Err("delivery.max_attempts must be at least 1".into());
-        }
+        check(
+            tenant,
+            &stored.notification_url,
+            &stored.event_types,
+            stored.delivery.as_ref(),
+        )?;
+        let new = NewSubscription {
+            tenant: tenant.to_string(),
+            notification_url: stored.notification_url,
+            event_types: stored.event_types,
+            signature_key: stored.signature_key,
+            delivery: stored.delivery,
+            name: None,
+        };
+        Ok(self.insert(env, stored.id, new, stored.created_at, false))
+    }
+
+    fn insert(
+        &self,
+        env: &Env,
+        id: String,
+        new: NewSubscription,
+        created_at: Option<String>,
+        declared: bool,
+    ) -> Arc<Subscription> {
         let sub = Arc::new(Subscription {
-            id: format!("wbhk_{}", env.ids.hex(32)),
+            id,
             tenant: new.tenant,
             notification_url: new.notification_url,
             event_types: new.event_types,
@@ -187,12 +266,51 @@ impl Hub {
                 .signature_key
                 .filter(|k| !k.is_empty())
                 .unwrap_or_else(|| env.ids.alnum(22)),
-            created_at: crate::time::rfc3339_ms(env.clock.now_ms()),
+            created_at: created_at
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| crate::time::rfc3339_ms(env.clock.now_ms())),
             delivery: new.delivery,
+            declared,
             queue: OnceLock::new(),
         });
-        self.subscriptions.write().push(sub.clone());
-        Ok(sub)
+        let mut subs = self.subscriptions.write();
+        match subs.iter_mut().find(|s| s.id == sub.id) {
+            Some(existing) => *existing = sub.clone(),
+            None => subs.push(sub.clone()),
+        }
+        sub
+    }
+
+    /// Forgets the subscriptions registered at run time, everyone's or one tenant's (what
+    /// `POST /__sandbox/reset` does); declared ones are configuration and stay.
+    pub fn reset(&self, tenant: Option<&str>) {
+        self.subscriptions
+            .write()
+            .retain(|s| s.declared || tenant.is_some_and(|t| s.tenant != t));
+    }
+
+    /// A tenant's run-time subscriptions in the export shape (none: empty).
+    pub fn exported(&self, tenant: &str) -> Vec<Value> {
+        self.subscriptions
+            .read()
+            .iter()
+            .filter(|s| !s.declared && s.tenant == tenant)
+            .map(|s| s.to_stored())
+            .collect()
+    }
+
+    /// The tenants with run-time subscriptions.
+    pub fn runtime_tenants(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .subscriptions
+            .read()
+            .iter()
+            .filter(|s| !s.declared)
+            .map(|s| s.tenant.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Subscriptions, all or one tenant's.
@@ -284,6 +402,52 @@ impl Hub {
     fn outbound(&self) -> &Outbound {
         self.outbound.get_or_init(Arc::default)
     }
+}
+
+/// Checks a subscription's fields; the error names the field as a JSON pointer within the
+/// subscription (`/event_types/1`) and says what is wrong, with a did-you-mean for a
+/// mistyped event type.
+pub fn check(
+    tenant: &str,
+    notification_url: &str,
+    event_types: &[String],
+    delivery: Option<&Delivery>,
+) -> Result<(), (String, String)> {
+    if tenant.trim().is_empty() {
+        return Err((
+            "/tenant".into(),
+            "tenant must name the credential whose events are sent".into(),
+        ));
+    }
+    crate::outbound::check_url("notification_url", notification_url)
+        .map_err(|e| ("/notification_url".into(), e))?;
+    if event_types.is_empty() {
+        return Err((
+            "/event_types".into(),
+            "event_types must name at least one event type".into(),
+        ));
+    }
+    for (i, kind) in event_types.iter().enumerate() {
+        if !SQUARE_EVENT_TYPES.contains(&kind.as_str()) {
+            let hint = crate::scenario::load::suggest(kind, SQUARE_EVENT_TYPES.iter().copied())
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            return Err((
+                format!("/event_types/{i}"),
+                format!(
+                    "unknown event type `{kind}`{hint} (known: {})",
+                    SQUARE_EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    if delivery.is_some_and(|d| d.max_attempts == 0) {
+        return Err((
+            "/delivery/max_attempts".into(),
+            "delivery.max_attempts must be at least 1".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Square's signature: base64 (standard, padded) of HMAC-SHA256 over URL + body.
