@@ -313,6 +313,11 @@ impl Sandbox {
         })
     }
 
+    /// The running app (for `compare`, which asks its providers for replay credentials).
+    pub(crate) fn app(&self) -> &Arc<app::App> {
+        &self.app
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

@@ -153,6 +153,13 @@ pub trait Provider: Send + Sync {
         self.configure(settings).map_err(|e| (String::new(), e))
     }
 
+    /// Credentials for replaying a recording (`paysandbox compare`). Recordings keep
+    /// credential headers only as `REDACTED` (`Bearer REDACTED`); the provider swaps in
+    /// credentials its emulation accepts, so a replay is not refused as unauthorised — false
+    /// drift. `headers` are the recorded ones, names lower-case. Default: unchanged (the
+    /// provider accepts `REDACTED` as it is).
+    fn replay_credentials(&self, _headers: &mut Vec<(String, String)>) {}
+
     /// Forgets one tenant's state, or everyone's.
     fn reset(&self, _tenant: Option<&str>) {}
 
