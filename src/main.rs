@@ -19,6 +19,8 @@ struct Cli {
     serve: ServeArgs,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the sandbox server (the default command).

@@ -788,11 +788,11 @@ async fn a_scenario_declares_subscriptions_and_reset_keeps_them_but_not_runtime_
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(subscriptions(&sb, token).await, [declared.clone()]);
+    assert_eq!(subscriptions(&sb, token).await, vec![declared.clone()]);
     subscribe(&sb, token, &runtime_url, json!({})).await;
     let (status, _) = admin(&sb, reqwest::Method::POST, "/reset", None).await;
     assert_eq!(status, 200);
-    assert_eq!(subscriptions(&sb, token).await, [declared.clone()]);
+    assert_eq!(subscriptions(&sb, token).await, vec![declared.clone()]);
     s.customer("After reset").await;
     received(&from_scenario, 2).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -856,7 +856,7 @@ async fn runtime_subscriptions_survive_a_restart_and_travel_in_the_state_export(
         .start()
         .await
         .expect("restarts");
-    assert_eq!(subscriptions(&second, token).await, [sub.clone()]);
+    assert_eq!(subscriptions(&second, token).await, vec![sub.clone()]);
     let s = Seller {
         http: reqwest::Client::new(),
         base: second.url(),
@@ -889,7 +889,7 @@ async fn runtime_subscriptions_survive_a_restart_and_travel_in_the_state_export(
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(subscriptions(&third, token).await, [sub.clone()]);
+    assert_eq!(subscriptions(&third, token).await, vec![sub.clone()]);
     // A bad subscription in an import is refused, naming it, and changes nothing.
     let (status, body) = admin(
         &third,
