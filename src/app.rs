@@ -34,6 +34,8 @@ pub struct App {
     spec_count: usize,
     /// Scenario library and activations (loaded by `build_app`).
     pub scenarios: crate::scenario::Engine,
+    /// The client for proxied requests and webhook deliveries (set up by `build_app`).
+    pub outbound: Arc<crate::outbound::Outbound>,
 }
 
 /// What start-up compiled, for the one log line and `paysandbox check`.
@@ -70,6 +72,7 @@ impl App {
                 journal,
                 spec_count,
                 scenarios: crate::scenario::Engine::default(),
+                outbound: Arc::default(),
             },
             report,
         ))

@@ -45,6 +45,9 @@ pub struct Config {
     pub proxies: Vec<(String, String)>,
     /// Write every proxied exchange as a scenario file here (`--record DIR`).
     pub record_dir: Option<PathBuf>,
+    /// PEM certificates trusted for outbound https (proxy upstreams, webhook receivers)
+    /// besides the built-in webpki roots (`--ca-file`).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             scenarios: Vec::new(),
             proxies: Vec::new(),
             record_dir: None,
+            ca_file: None,
         }
     }
 }

@@ -49,6 +49,7 @@ pub mod fuzzing;
 pub mod journal;
 pub mod logs;
 pub mod mask;
+pub mod outbound;
 pub mod problem;
 pub mod providers;
 pub mod proxy;
@@ -76,6 +77,8 @@ pub enum StartError {
     State(String),
     Scenario(scenario::LoadErrors),
     Bind(std::io::Error),
+    /// Outbound https cannot be set up (`--ca-file`).
+    Outbound(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -85,6 +88,7 @@ impl std::fmt::Display for StartError {
             StartError::State(e) => write!(f, "cannot load state: {e}"),
             StartError::Scenario(e) => write!(f, "{e}"),
             StartError::Bind(e) => write!(f, "cannot listen: {e}"),
+            StartError::Outbound(e) => write!(f, "{e}"),
         }
     }
 }
@@ -99,7 +103,11 @@ pub fn build_app(config: Config) -> Result<(app::App, app::LoadReport), StartErr
         None => spec::embedded(),
     };
     let specs = spec::load_all(&sources, providers::NAMES).map_err(StartError::Spec)?;
+    let outbound =
+        outbound::Outbound::new(config.ca_file.as_deref()).map_err(StartError::Outbound)?;
     let (mut app, report) = app::App::new(config, specs).map_err(StartError::Spec)?;
+    app.outbound = Arc::new(outbound);
+    app.env.webhooks.attach_outbound(app.outbound.clone());
     app.scenarios = scenario::Engine::load(
         app.operations(),
         &app.providers().cloned().collect::<Vec<_>>(),
@@ -154,6 +162,13 @@ impl SandboxBuilder {
         self.config
             .proxies
             .push((provider.into(), url.trim_end_matches('/').to_string()));
+        self
+    }
+
+    /// Trusts the PEM certificates of this file for outbound https, besides the webpki
+    /// roots (as `--ca-file`).
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.config.ca_file = Some(path.into());
         self
     }
 
@@ -297,6 +312,11 @@ impl Sandbox {
             shutdown,
             tasks,
         })
+    }
+
+    /// The running app (for `compare`, which asks its providers for replay credentials).
+    pub(crate) fn app(&self) -> &Arc<app::App> {
+        &self.app
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`.

@@ -199,7 +199,9 @@ mod tests {
                 .copied()
                 .filter(|l| l.starts_with(&format!("thread {t} ")))
                 .collect();
-            let expected: Vec<String> = (0..20_000).map(|i| format!("thread {t} line {i}")).collect();
+            let expected: Vec<String> = (0..20_000)
+                .map(|i| format!("thread {t} line {i}"))
+                .collect();
             assert_eq!(mine, expected);
         }
     }

@@ -19,6 +19,8 @@ struct Cli {
     serve: ServeArgs,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the sandbox server (the default command).
@@ -100,9 +102,14 @@ struct ServeArgs {
     /// Also load the scenario files (*.yaml) of this directory (repeatable).
     #[arg(long = "scenarios", env = "PAYSANDBOX_SCENARIOS")]
     scenarios: Vec<PathBuf>,
-    /// Forward a provider's requests to a real upstream, PROVIDER=URL (repeatable; http only).
+    /// Forward a provider's requests to a real upstream, PROVIDER=URL (repeatable; http or
+    /// https).
     #[arg(long = "proxy", value_parser = paysandbox::proxy::parse_proxy)]
     proxy: Vec<(String, String)>,
+    /// Also trust the PEM certificates of this file for https upstreams and webhook
+    /// receivers (a corporate proxy's root, a self-signed test server).
+    #[arg(long = "ca-file", env = "PAYSANDBOX_CA_FILE")]
+    ca_file: Option<PathBuf>,
     /// Write every proxied exchange as a replayable scenario file in this directory.
     #[arg(long = "record", env = "PAYSANDBOX_RECORD")]
     record: Option<PathBuf>,
@@ -279,6 +286,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         scenarios: args.scenario,
         proxies: args.proxy,
         record_dir: args.record,
+        ca_file: args.ca_file,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -204,7 +204,9 @@ impl<'a> Scanner<'a> {
                 b'-' | b'0'..=b'9' => {
                     let start = self.at;
                     let mut end = start;
-                    while end < bytes.len() && matches!(bytes[end], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    while end < bytes.len()
+                        && matches!(bytes[end], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                    {
                         end += 1;
                     }
                     if has_long_digit_run(&bytes[start..end]) {
@@ -297,7 +299,10 @@ fn value_end(bytes: &[u8], start: usize) -> usize {
         }
         _ => {
             let mut i = start;
-            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']') && !bytes[i].is_ascii_whitespace() {
+            while i < bytes.len()
+                && !matches!(bytes[i], b',' | b'}' | b']')
+                && !bytes[i].is_ascii_whitespace()
+            {
                 i += 1;
             }
             i.max(start + 1)
@@ -391,9 +396,18 @@ mod tests {
             fast(r#"{"pan":-4235647728025682.5,"CVV":{"a":[1,"}"]},"password":null,"n":12}"#),
             r#"{"pan":"-423564******5682.5","CVV":"***","password":null,"n":12}"#
         );
-        assert_eq!(fast("card=4509953566233704&x=1"), r#"card="450995******3704"&x=1"#);
-        assert_eq!(fast(r#"{"k":"45099535662337041234"}"#), r#"{"k":"********************"}"#);
-        assert_eq!(fast(r#"{"unterminated":"4509953566233704"#), r#"{"unterminated":"450995******3704"#);
+        assert_eq!(
+            fast("card=4509953566233704&x=1"),
+            r#"card="450995******3704"&x=1"#
+        );
+        assert_eq!(
+            fast(r#"{"k":"45099535662337041234"}"#),
+            r#"{"k":"********************"}"#
+        );
+        assert_eq!(
+            fast(r#"{"unterminated":"4509953566233704"#),
+            r#"{"unterminated":"450995******3704"#
+        );
         // Escapes go through the parser, which decodes them first.
         assert_eq!(
             fast(r#"{"c\u0076v":"1","n":"\u00345099535662337041"}"#),

@@ -317,3 +317,214 @@ async fn compare_reports_drift_in_field_types_and_exits_non_zero() {
     let _ = std::fs::remove_dir_all(&same);
     let _ = std::fs::remove_dir_all(&changed);
 }
+
+const MP_TOKEN: &str = "TEST-8237283748732847-052210-6b2f3c9e4d5a6b7c8d9e0f1a2b3c4d5e-448870796";
+
+/// One request of a recorded integration: method, path, headers, body.
+struct Step {
+    method: reqwest::Method,
+    path: String,
+    headers: Vec<(&'static str, &'static str)>,
+    body: Option<Value>,
+}
+
+async fn run(base: &str, step: &Step) -> (u16, Value) {
+    let mut req =
+        reqwest::Client::new().request(step.method.clone(), format!("{base}{}", step.path));
+    for (k, v) in &step.headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = &step.body {
+        req = req.json(b);
+    }
+    let res = req.send().await.expect("sent");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+const MP: &[(&str, &str)] = &[(
+    "authorization",
+    "Bearer TEST-8237283748732847-052210-6b2f3c9e4d5a6b7c8d9e0f1a2b3c4d5e-448870796",
+)];
+const EXIMPE: &[(&str, &str)] = &[
+    ("x-client-id", "shop-real-client"),
+    ("x-client-secret", "real-secret-value"),
+    ("x-api-version", "1.0.0"),
+];
+
+/// A Mercado Pago customer created then retrieved, and an Eximpe card saved, listed and
+/// deleted — each later step naming what an earlier one created.
+async fn integration(base: &str) -> Vec<(u16, Value)> {
+    let mut out = Vec::new();
+    let created = run(
+        base,
+        &Step {
+            method: reqwest::Method::POST,
+            path: "/v1/customers".into(),
+            headers: MP.to_vec(),
+            body: Some(json!({"email": "compare_payer@testuser.com", "first_name": "Ana"})),
+        },
+    )
+    .await;
+    let customer = created.1["id"].as_str().expect("customer id").to_string();
+    out.push(created);
+    out.push(
+        run(
+            base,
+            &Step {
+                method: reqwest::Method::GET,
+                path: format!("/v1/customers/{customer}"),
+                headers: MP.to_vec(),
+                body: None,
+            },
+        )
+        .await,
+    );
+    let saved = run(
+        base,
+        &Step {
+            method: reqwest::Method::POST,
+            path: "/pg/tokens/".into(),
+            headers: EXIMPE.to_vec(),
+            body: Some(json!({"identifier": "USER_CMP_1", "card_number": PAN, "cardholder_name": "John Doe",
+                              "expiry_month": 5, "expiry_year": 2040, "network": "visa", "card_type": "credit_card"})),
+        },
+    )
+    .await;
+    let token = saved.1["data"]["card_token"]
+        .as_str()
+        .expect("card token")
+        .to_string();
+    out.push(saved);
+    out.push(
+        run(
+            base,
+            &Step {
+                method: reqwest::Method::GET,
+                path: "/pg/tokens/?identifier=USER_CMP_1".into(),
+                headers: EXIMPE.to_vec(),
+                body: None,
+            },
+        )
+        .await,
+    );
+    out.push(
+        run(
+            base,
+            &Step {
+                method: reqwest::Method::POST,
+                path: "/pg/tokens/delete/".into(),
+                headers: EXIMPE.to_vec(),
+                body: Some(json!({"card_token": token, "identifier": "USER_CMP_1"})),
+            },
+        )
+        .await,
+    );
+    out
+}
+
+#[tokio::test]
+async fn mercadopago_and_eximpe_recordings_compare_clean_with_stand_in_credentials_and_ids() {
+    // The provider's real shapes: what a faithful upstream answers (the emulation itself).
+    let faithful = Sandbox::builder()
+        .strict(true)
+        .start()
+        .await
+        .expect("starts");
+    let answers = integration(&faithful.url()).await;
+    faithful.shutdown().await;
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses, [201, 200, 200, 200, 200]);
+    let customer = answers[0].1["id"].as_str().unwrap().to_string();
+
+    let upstream = MockServer::start().await;
+    let mount = |m: &'static str, p: String, i: usize| {
+        let (status, body) = answers[i].clone();
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+    };
+    mount("POST", "/v1/customers".into(), 0)
+        .mount(&upstream)
+        .await;
+    mount("GET", format!("/v1/customers/{customer}"), 1)
+        .mount(&upstream)
+        .await;
+    mount("POST", "/pg/tokens/".into(), 2)
+        .mount(&upstream)
+        .await;
+    mount("GET", "/pg/tokens/".into(), 3).mount(&upstream).await;
+    mount("POST", "/pg/tokens/delete/".into(), 4)
+        .mount(&upstream)
+        .await;
+
+    let dir = temp_dir("compare-mp-eximpe");
+    let recorder = Sandbox::builder()
+        .proxy("mercadopago", upstream.uri())
+        .proxy("eximpe", upstream.uri())
+        .record(&dir)
+        .start()
+        .await
+        .expect("starts");
+    assert_eq!(
+        integration(&recorder.url()).await,
+        answers,
+        "proxied unchanged"
+    );
+    recorder.shutdown().await;
+    let recorded = files(&dir);
+    assert_eq!(recorded.len(), 5);
+    for f in &recorded {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            !text.contains(MP_TOKEN) && !text.contains("real-secret-value") && !text.contains(PAN),
+            "{text}"
+        );
+    }
+
+    // Replayed with credentials the emulation accepts, and with the emulation's own ids in
+    // place of the upstream's: no 401, no 404, no difference.
+    let report = paysandbox::proxy::compare::compare(&dir, paysandbox::Config::default())
+        .await
+        .expect("compared");
+    assert_eq!(report.exchanges, 5);
+    assert_eq!(report.differences, vec![]);
+    let bin = env!("CARGO_BIN_EXE_paysandbox");
+    let out = std::process::Command::new(bin)
+        .args(["compare", dir.to_str().unwrap()])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        ),
+        (Some(0), "5 exchanges compared, 0 differences\n".to_string())
+    );
+
+    // A field the upstream answers differently is still flagged.
+    let save = recorded
+        .iter()
+        .find(|f| f.to_string_lossy().ends_with("-savecardtoken.yaml"))
+        .expect("the save's recording");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(save).unwrap()).unwrap();
+    doc["example"]["response"]["body"]["data"]["card_label"] = json!(42);
+    std::fs::write(save, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let report = paysandbox::proxy::compare::compare(&dir, paysandbox::Config::default())
+        .await
+        .expect("compared");
+    let found: Vec<(&str, &str, &str, &str)> = report
+        .differences
+        .iter()
+        .map(|d| {
+            (
+                d.kind,
+                d.at.as_str(),
+                d.recorded.as_str(),
+                d.emulated.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(found, [("type", "/data/card_label", "integer", "string")]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -181,3 +181,33 @@ async fn a_bad_scenario_stops_the_sandbox_from_starting() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn declared_webhook_subscriptions_are_checked_where_they_are() {
+    let dir = dir_with(&[
+        (
+            "l-webhook-type.yaml",
+            "name: l-webhook-type\nprovider: square\nsettings:\n  webhooks:\n    subscriptions:\n      - tenant: EAAAseller\n        notification_url: http://127.0.0.1:9/hooks\n        event_types: [customer.created, card.update]\n",
+        ),
+        (
+            "m-webhook-field.yaml",
+            "name: m-webhook-field\nprovider: square\nsettings:\n  webhooks:\n    delay_ms: 10\n    subscriptions:\n      - tenant: EAAAseller\n        notification_url: ftp://127.0.0.1:9/hooks\n        event_types: [card.created]\n",
+        ),
+    ]);
+    let (ok, stdout, stderr) = check(&dir);
+    assert!(!ok, "check must fail: {stdout}");
+    let d = dir.display();
+    assert_eq!(
+        stderr.trim_end().lines().collect::<Vec<_>>(),
+        [
+            format!(
+                "error: {d}/l-webhook-type.yaml:8:41: square refuses these settings: webhooks.subscriptions[0].event_types[1]: unknown event type `card.update` (did you mean card.updated?) (known: card.created, card.disabled, card.forgotten, card.updated, customer.created, customer.updated, customer.deleted)"
+            ),
+            format!(
+                "{d}/m-webhook-field.yaml:8:27: square refuses these settings: webhooks.subscriptions[0].notification_url: notification_url must be an http:// or https:// URL"
+            ),
+        ],
+        "\n{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

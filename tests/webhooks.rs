@@ -515,3 +515,403 @@ async fn subscriptions_are_listed_checked_and_removed() {
         .expect("json");
     assert_eq!(none["subscriptions"], json!([]));
 }
+
+/// Sends a sandbox-only request and returns its status and JSON body.
+async fn admin(sb: &Sandbox, m: reqwest::Method, p: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new().request(m, format!("{}{p}", sb.admin_url()));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("sent");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_account_updater_refreshes_an_expiry_and_subscribers_get_card_updated() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/square/hooks"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let (sb, s) = start().await;
+    let url = format!("{}/square/hooks", receiver.uri());
+    subscribe(
+        &sb,
+        &s.token,
+        &url,
+        json!({"signature_key": KEY, "event_types": ["card.updated"]}),
+    )
+    .await;
+    let customer = s.customer("Amelia").await;
+    let nonce = s.nonce().await;
+    let saved = s
+        .call(
+            reqwest::Method::POST,
+            "/v2/cards",
+            Some(json!({"idempotency_key": "u1", "source_id": nonce, "card": {"customer_id": customer}})),
+        )
+        .await["card"]
+        .clone();
+    let card_id = saved["id"].as_str().expect("card id").to_string();
+    assert_eq!(
+        (
+            saved["exp_month"].clone(),
+            saved["exp_year"].clone(),
+            saved["version"].clone()
+        ),
+        (json!(11), json!(2031), json!(1))
+    );
+
+    // The card was reissued: Square's account updater sets the new expiry.
+    let (status, answer) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_month": 12, "exp_year": 2034, "cardholder_name": "Amelia Earhart"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["updated"], true);
+    assert_eq!(answer["card"]["exp_month"], 12);
+    assert_eq!(answer["card"]["exp_year"], 2034);
+    assert_eq!(answer["card"]["version"], 2);
+
+    // The API shows the change.
+    let retrieved = s
+        .call(reqwest::Method::GET, &format!("/v2/cards/{card_id}"), None)
+        .await["card"]
+        .clone();
+    assert_eq!(retrieved, answer["card"]);
+    let mut expected = saved.clone();
+    expected["exp_month"] = json!(12);
+    expected["exp_year"] = json!(2034);
+    expected["cardholder_name"] = json!("Amelia Earhart");
+    expected["version"] = json!(2);
+    assert_eq!(
+        retrieved, expected,
+        "only the updated fields and the version change"
+    );
+    let listed = s
+        .call(
+            reqwest::Method::GET,
+            &format!("/v2/cards?customer_id={customer}"),
+            None,
+        )
+        .await;
+    assert_eq!(listed["cards"], json!([expected]));
+
+    // The subscriber gets card.updated, signed, with the card in the Cards API shape.
+    let got = received(&receiver, 1).await;
+    let e = event(&got[0]);
+    assert_eq!(
+        header(&got[0], "x-square-hmacsha256-signature"),
+        Some(expected_signature(KEY, &url, &got[0].body).as_str())
+    );
+    assert_eq!(e["type"], "card.updated");
+    assert_eq!(e["merchant_id"], saved["merchant_id"]);
+    assert_eq!(e["data"]["type"], "card");
+    assert_eq!(e["data"]["id"], card_id.as_str());
+    assert_eq!(e["data"]["object"], json!({"card": expected}));
+
+    // The same values again change nothing and publish nothing.
+    let (status, again) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_month": 12, "tenant": s.token})),
+    )
+    .await;
+    assert_eq!(
+        (status, &again["updated"], &again["card"]["version"]),
+        (200, &json!(false), &json!(2))
+    );
+
+    // Mistakes are named.
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        "/square/cards/ccof:nope/update",
+        Some(json!({"exp_month": 1})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            404,
+            json!({"error": {"status": 404, "message": "no card on file ccof:nope"}})
+        )
+    );
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_month": 13})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "`exp_month` must be an integer from 1 to 12"}})
+        )
+    );
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"last_4": "4242"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "`last_4` cannot be updated (updatable: exp_month, exp_year, cardholder_name, billing_address)"}})
+        )
+    );
+    // A disabled card is no longer updated.
+    s.call(
+        reqwest::Method::POST,
+        &format!("/v2/cards/{card_id}/disable"),
+        None,
+    )
+    .await;
+    let (status, body) = admin(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/square/cards/{card_id}/update"),
+        Some(json!({"exp_year": 2035})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str()),
+        (
+            409,
+            Some(
+                format!("card {card_id} is disabled: only enabled cards on file are updated")
+                    .as_str()
+            )
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
+}
+
+fn scenario_dir(tag: &str, files: &[(&str, String)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "paysandbox-hooks-{tag}-{}-{:?}",
+        std::process::id(),
+        std::time::SystemTime::now()
+    ));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).expect("written");
+    }
+    dir
+}
+
+async fn subscriptions(sb: &Sandbox, tenant: &str) -> Vec<Value> {
+    let (status, body) = admin(
+        sb,
+        reqwest::Method::GET,
+        &format!("/square/webhooks/subscriptions?tenant={tenant}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    body["subscriptions"].as_array().expect("list").clone()
+}
+
+#[tokio::test]
+async fn a_scenario_declares_subscriptions_and_reset_keeps_them_but_not_runtime_ones() {
+    let from_scenario = MockServer::start().await;
+    let at_runtime = MockServer::start().await;
+    for r in [&from_scenario, &at_runtime] {
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(r)
+            .await;
+    }
+    let token = "EAAAscenario-seller";
+    let declared_url = format!("{}/scenario/hooks", from_scenario.uri());
+    let dir = scenario_dir(
+        "declared",
+        &[(
+            "square-hooks.yaml",
+            format!(
+                "name: square-hooks\nprovider: square\nsettings:\n  webhooks:\n    subscriptions:\n      - tenant: {token}\n        notification_url: {declared_url}\n        event_types: [customer.created]\n        signature_key: scenario-key\n        delivery: {{max_attempts: 1}}\n"
+            ),
+        )],
+    );
+    let sb = Sandbox::builder()
+        .strict(true)
+        .scenarios_dir(&dir)
+        .scenario("square-hooks")
+        .start()
+        .await
+        .expect("starts");
+    let s = Seller {
+        http: reqwest::Client::new(),
+        base: sb.url(),
+        token: token.into(),
+    };
+    let listed = subscriptions(&sb, token).await;
+    assert_eq!(listed.len(), 1);
+    let declared = listed[0].clone();
+    assert_eq!(declared["origin"], "settings");
+    assert_eq!(declared["notification_url"], declared_url.as_str());
+    assert_eq!(declared["event_types"], json!(["customer.created"]));
+    assert_eq!(declared["signature_key"], "scenario-key");
+    assert_eq!(declared["delivery"]["max_attempts"], 1);
+    let runtime_url = format!("{}/runtime/hooks", at_runtime.uri());
+    let runtime = subscribe(&sb, token, &runtime_url, json!({"signature_key": KEY})).await;
+    assert_eq!(runtime["origin"], "runtime");
+
+    s.customer("Both").await;
+    let got = received(&from_scenario, 1).await;
+    assert_eq!(event(&got[0])["type"], "customer.created");
+    assert_eq!(
+        header(&got[0], "x-square-hmacsha256-signature"),
+        Some(expected_signature("scenario-key", &declared_url, &got[0].body).as_str())
+    );
+    received(&at_runtime, 1).await;
+
+    // Reset returns to the started state: the scenario's subscription stays, the one
+    // registered at run time goes (for one tenant, then for everyone).
+    let (status, _) = admin(
+        &sb,
+        reqwest::Method::POST,
+        "/reset",
+        Some(json!({"tenant": token})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(subscriptions(&sb, token).await, vec![declared.clone()]);
+    subscribe(&sb, token, &runtime_url, json!({})).await;
+    let (status, _) = admin(&sb, reqwest::Method::POST, "/reset", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(subscriptions(&sb, token).await, vec![declared.clone()]);
+    s.customer("After reset").await;
+    received(&from_scenario, 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(at_runtime.received_requests().await.unwrap().len(), 1);
+
+    // Activating the scenario again replaces its subscription instead of doubling it.
+    let (status, _) = admin(
+        &sb,
+        reqwest::Method::POST,
+        "/scenarios/square-hooks/activate",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let again = subscriptions(&sb, token).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["id"], declared["id"]);
+    sb.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn runtime_subscriptions_survive_a_restart_and_travel_in_the_state_export() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let dir = scenario_dir("snapshot", &[]);
+    let state_file = dir.join("state.json");
+    let token = "EAAAsnapshot-seller";
+    let url = format!("{}/hooks", receiver.uri());
+    let first = Sandbox::builder()
+        .state_file(&state_file)
+        .start()
+        .await
+        .expect("starts");
+    let sub = subscribe(
+        &first,
+        token,
+        &url,
+        json!({"signature_key": KEY, "event_types": ["customer.created"], "delivery": {"max_attempts": 2, "backoff_ms": 50}}),
+    )
+    .await;
+    first.shutdown().await;
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(&state_file).expect("state file")).expect("json");
+    assert_eq!(
+        saved["providers"]["square"][token]["webhook_subscriptions"],
+        json!([{
+            "id": sub["id"], "notification_url": url, "event_types": ["customer.created"],
+            "signature_key": KEY, "created_at": sub["created_at"],
+            "delivery": {"max_attempts": 2, "backoff_ms": 50, "delay_ms": 0, "duplicate": false,
+                         "reorder": false, "hold_ms": 1000, "timeout_ms": 10000}
+        }])
+    );
+
+    // Restarted on the same file: the same subscription, delivering with the same key.
+    let second = Sandbox::builder()
+        .state_file(&state_file)
+        .start()
+        .await
+        .expect("restarts");
+    assert_eq!(subscriptions(&second, token).await, vec![sub.clone()]);
+    let s = Seller {
+        http: reqwest::Client::new(),
+        base: second.url(),
+        token: token.into(),
+    };
+    s.customer("Restarted").await;
+    let got = received(&receiver, 1).await;
+    assert_eq!(
+        header(&got[0], "x-square-hmacsha256-signature"),
+        Some(expected_signature(KEY, &url, &got[0].body).as_str())
+    );
+
+    // The admin state export carries it; importing it elsewhere restores it.
+    let (status, exported) = admin(
+        &second,
+        reqwest::Method::GET,
+        &format!("/state?tenant={token}&provider=square"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let state = exported["providers"]["square"].clone();
+    assert_eq!(state["webhook_subscriptions"][0]["id"], sub["id"]);
+    let third = Sandbox::builder().start().await.expect("starts");
+    let (status, body) = admin(
+        &third,
+        reqwest::Method::POST,
+        "/state",
+        Some(json!({"provider": "square", "tenant": token, "state": state})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(subscriptions(&third, token).await, vec![sub.clone()]);
+    // A bad subscription in an import is refused, naming it, and changes nothing.
+    let (status, body) = admin(
+        &third,
+        reqwest::Method::POST,
+        "/state",
+        Some(json!({"provider": "square", "tenant": "EAAAother", "state": {
+            "customers": [{"id": "C1"}],
+            "webhook_subscriptions": [{"id": "wbhk_x", "notification_url": url, "event_types": ["card.create"]}]
+        }})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "square state at `webhook_subscriptions[0].event_types[0]`: unknown event type `card.create` (did you mean card.created?) (known: card.created, card.disabled, card.forgotten, card.updated, customer.created, customer.updated, customer.deleted)"
+    );
+    assert_eq!(
+        subscriptions(&third, "EAAAother").await,
+        Vec::<Value>::new()
+    );
+    assert_eq!(third.state("square", "EAAAother"), None);
+    second.shutdown().await;
+    third.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -145,6 +145,21 @@ pub trait Provider: Send + Sync {
         }
     }
 
+    /// Checks settings for a scenario file: the error also says where in the settings the
+    /// problem is (a JSON pointer, `""` for the settings as a whole), so the file's line can
+    /// be named. By default it applies them with [`Provider::configure`], which is why
+    /// callers use a scratch instance.
+    fn check_settings(&self, settings: &Value) -> Result<(), (String, String)> {
+        self.configure(settings).map_err(|e| (String::new(), e))
+    }
+
+    /// Credentials for replaying a recording (`paysandbox compare`). Recordings keep
+    /// credential headers only as `REDACTED` (`Bearer REDACTED`); the provider swaps in
+    /// credentials its emulation accepts, so a replay is not refused as unauthorised — false
+    /// drift. `headers` are the recorded ones, names lower-case. Default: unchanged (the
+    /// provider accepts `REDACTED` as it is).
+    fn replay_credentials(&self, _headers: &mut Vec<(String, String)>) {}
+
     /// Forgets one tenant's state, or everyone's.
     fn reset(&self, _tenant: Option<&str>) {}
 

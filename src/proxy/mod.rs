@@ -5,7 +5,8 @@
 //! and card numbers redacted. `paysandbox compare DIR` ([`compare`]) replays recordings
 //! against the emulation and reports the drift.
 //!
-//! Upstreams are reached over plain `http://` (paysandbox has no TLS client yet).
+//! Upstreams are `http://` or, with the `tls` feature (the default), `https://` — the real
+//! sandboxes — through [`crate::outbound`], which also trusts `--ca-file` roots.
 
 pub mod compare;
 
@@ -57,6 +58,7 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
+/// Plain http to the local emulation (`compare`); upstreams go through [`crate::outbound`].
 fn client() -> &'static HttpClient {
     static CLIENT: OnceLock<HttpClient> = OnceLock::new();
     CLIENT.get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
@@ -83,16 +85,7 @@ pub fn parse_proxy(text: &str) -> Result<(String, String), String> {
             crate::providers::NAMES.join(", ")
         ));
     }
-    if url.starts_with("https://") {
-        return Err(format!(
-            "--proxy {text}: https upstreams need a TLS client paysandbox does not have yet; use a local http tunnel"
-        ));
-    }
-    if !url.starts_with("http://") || url.parse::<hyper::Uri>().is_err() {
-        return Err(format!(
-            "--proxy {text}: URL must be http://host[:port][/prefix]"
-        ));
-    }
+    crate::outbound::check_url(&format!("--proxy {text}: the URL"), url)?;
     Ok((provider.to_string(), url.trim_end_matches('/').to_string()))
 }
 
@@ -138,7 +131,14 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
     let Ok(request) = request.body(Full::new(bytes.clone())) else {
         return Outcome::Forwarded(plain(502, "the request cannot be forwarded"));
     };
-    let (status, headers, answer) = match client().request(request).await {
+    let sent = match app.outbound.client() {
+        Ok(client) => client
+            .request(request)
+            .await
+            .map_err(|e| crate::outbound::describe(&e)),
+        Err(e) => Err(e),
+    };
+    let (status, headers, answer) = match sent {
         Ok(response) => {
             let (rparts, rbody) = response.into_parts();
             let answer = rbody
@@ -150,6 +150,7 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
         }
         Err(e) => {
             tracing::error!(error = %e, upstream = %upstream, "proxy: upstream unreachable");
+            // Named in the answer too: a certificate problem must be visible to the caller.
             let body = json!({"error": {"status": 502, "message": format!("upstream {upstream} unreachable: {e}")}});
             let mut h = HeaderMap::new();
             h.insert("content-type", HeaderValue::from_static("application/json"));

@@ -222,7 +222,7 @@ impl Checker {
     }
 }
 
-fn pointer_of(path: &serde_path_to_error::Path) -> String {
+pub(crate) fn pointer_of(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     path.iter()
         .filter_map(|s| match s {
@@ -233,13 +233,16 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
         .collect()
 }
 
-fn unknown_field(message: &str) -> Option<String> {
+pub(crate) fn unknown_field(message: &str) -> Option<String> {
     let rest = message.strip_prefix("unknown field `")?;
     Some(rest[..rest.find('`')?].to_string())
 }
 
 /// The closest candidate by edit distance, when it is close enough to be a typo.
-fn suggest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
@@ -328,9 +331,9 @@ impl Compile<'_> {
                     "/settings",
                     "settings must be a mapping of provider settings",
                 );
-            } else if let Err(e) = f.scratch.configure(settings) {
+            } else if let Err((pointer, e)) = f.scratch.check_settings(settings) {
                 self.fail(
-                    "/settings",
+                    &format!("/settings{pointer}"),
                     format!("{} refuses these settings: {e}", f.name),
                 );
             }

@@ -10,12 +10,10 @@
 
 use crate::env::Env;
 use crate::journal::{Journal, Trace};
+use crate::outbound::Outbound;
 use base64::Engine as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -82,7 +80,23 @@ pub struct Subscription {
     pub created_at: String,
     /// Overrides the hub's default delivery settings.
     pub delivery: Option<Delivery>,
-    queue: OnceLock<mpsc::UnboundedSender<Event>>,
+    /// Declared in provider settings (a scenario's, or the settings endpoint) rather than
+    /// registered at run time: settings are configuration, so `reset` keeps these and state
+    /// exports leave them out (they come back with the scenario).
+    pub declared: bool,
+    /// The worker's queue, started by the first event. Dropping the sender (when the
+    /// subscription is removed or replaced) lets the worker finish what is queued and end.
+    queue: Mutex<Option<mpsc::UnboundedSender<Event>>>,
+    retired: std::sync::atomic::AtomicBool,
+}
+
+impl Subscription {
+    /// Stops the subscription's worker once its queue is empty: no new events reach it.
+    fn retire(&self) {
+        self.retired
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.queue.lock().take();
+    }
 }
 
 impl Subscription {
@@ -97,8 +111,41 @@ impl Subscription {
             "signature_key": self.signature_key,
             "created_at": self.created_at,
             "delivery": self.delivery.as_ref().unwrap_or(defaults),
+            "origin": if self.declared { "settings" } else { "runtime" },
         })
     }
+
+    /// As a tenant's state export holds it (the tenant is implicit; the key is needed to
+    /// restore deliveries that verify).
+    pub fn to_stored(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "notification_url": self.notification_url,
+            "event_types": self.event_types,
+            "signature_key": self.signature_key,
+            "created_at": self.created_at,
+        });
+        if let Some(d) = &self.delivery {
+            v["delivery"] = json!(d);
+        }
+        v
+    }
+}
+
+/// A subscription in a state export or snapshot; only the id, URL and event types are
+/// needed to import one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSubscription {
+    pub id: String,
+    pub notification_url: String,
+    pub event_types: Vec<String>,
+    #[serde(default)]
+    pub signature_key: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
 }
 
 /// One event to deliver: the serialised envelope, signed per attempt.
@@ -125,15 +172,14 @@ pub struct NewSubscription {
     pub name: Option<String>,
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
-
 /// Every subscription, the default delivery settings and the delivery machinery.
 #[derive(Default)]
 pub struct Hub {
     subscriptions: RwLock<Vec<Arc<Subscription>>>,
     defaults: RwLock<Delivery>,
     journal: OnceLock<Arc<Journal>>,
-    client: OnceLock<HttpClient>,
+    /// The app's outbound client (its `--ca-file` roots); a default one when none is attached.
+    outbound: OnceLock<Arc<Outbound>>,
     /// Deliveries still queued or in flight, for tests and shutdown.
     pending: Mutex<u64>,
 }
@@ -144,6 +190,11 @@ impl Hub {
         let _ = self.journal.set(journal);
     }
 
+    /// The client deliveries go through (shared with the proxy).
+    pub fn attach_outbound(&self, outbound: Arc<Outbound>) {
+        let _ = self.outbound.set(outbound);
+    }
+
     pub fn defaults(&self) -> Delivery {
         self.defaults.read().clone()
     }
@@ -152,50 +203,74 @@ impl Hub {
         *self.defaults.write() = delivery;
     }
 
-    /// Adds a subscription; the signature key is generated when none is given.
+    /// Adds a subscription at run time (admin API); the signature key is generated when
+    /// none is given. `reset` removes it; state exports and snapshots keep it.
     pub fn subscribe(&self, env: &Env, new: NewSubscription) -> Result<Arc<Subscription>, String> {
-        if new.tenant.trim().is_empty() {
-            return Err("tenant must name the credential whose events are sent".into());
+        check(
+            &new.tenant,
+            &new.notification_url,
+            &new.event_types,
+            new.delivery.as_ref(),
+        )
+        .map_err(|(_, message)| message)?;
+        let id = format!("wbhk_{}", env.ids.hex(32));
+        Ok(self.insert(env, id, new, None, false))
+    }
+
+    /// Adds (or replaces) a subscription declared in provider settings. Its id follows from
+    /// the tenant and URL, so activating the same scenario again replaces it rather than
+    /// doubling every delivery.
+    pub fn declare(&self, env: &Env, new: NewSubscription) -> Result<Arc<Subscription>, String> {
+        check(
+            &new.tenant,
+            &new.notification_url,
+            &new.event_types,
+            new.delivery.as_ref(),
+        )
+        .map_err(|(_, message)| message)?;
+        let seed = format!("{}\n{}", new.tenant, new.notification_url);
+        let id = format!("wbhk_{}", &crate::digest::sha256_hex(seed.as_bytes())[..32]);
+        Ok(self.insert(env, id, new, None, true))
+    }
+
+    /// Restores a tenant's subscription from a state export or snapshot (same id, key and
+    /// creation time), replacing one with the same id.
+    pub fn restore(
+        &self,
+        env: &Env,
+        tenant: &str,
+        stored: StoredSubscription,
+    ) -> Result<Arc<Subscription>, (String, String)> {
+        if stored.id.trim().is_empty() {
+            return Err(("/id".into(), "id must not be empty".into()));
         }
-        if !new.notification_url.starts_with("http://")
-            && !new.notification_url.starts_with("https://")
-        {
-            return Err("notification_url must be an http:// or https:// URL".into());
-        }
-        if new.notification_url.starts_with("https://") {
-            return Err(
-                "notification_url: paysandbox delivers over plain http only (no TLS client)".into(),
-            );
-        }
-        if new
-            .notification_url
-            .parse::<hyper::Uri>()
-            .ok()
-            .and_then(|u| u.host().map(str::to_string))
-            .is_none()
-        {
-            return Err("notification_url is not a valid URL".into());
-        }
-        if new.event_types.is_empty() {
-            return Err("event_types must name at least one event type".into());
-        }
-        if let Some(bad) = new
-            .event_types
-            .iter()
-            .find(|t| !SQUARE_EVENT_TYPES.contains(&t.as_str()))
-        {
-            return Err(format!(
-                "unknown event type `{bad}` (known: {})",
-                SQUARE_EVENT_TYPES.join(", ")
-            ));
-        }
-        if let Some(d) = &new.delivery
-            && d.max_attempts == 0
-        {
-            return Err("delivery.max_attempts must be at least 1".into());
-        }
+        check(
+            tenant,
+            &stored.notification_url,
+            &stored.event_types,
+            stored.delivery.as_ref(),
+        )?;
+        let new = NewSubscription {
+            tenant: tenant.to_string(),
+            notification_url: stored.notification_url,
+            event_types: stored.event_types,
+            signature_key: stored.signature_key,
+            delivery: stored.delivery,
+            name: None,
+        };
+        Ok(self.insert(env, stored.id, new, stored.created_at, false))
+    }
+
+    fn insert(
+        &self,
+        env: &Env,
+        id: String,
+        new: NewSubscription,
+        created_at: Option<String>,
+        declared: bool,
+    ) -> Arc<Subscription> {
         let sub = Arc::new(Subscription {
-            id: format!("wbhk_{}", env.ids.hex(32)),
+            id,
             tenant: new.tenant,
             notification_url: new.notification_url,
             event_types: new.event_types,
@@ -203,12 +278,67 @@ impl Hub {
                 .signature_key
                 .filter(|k| !k.is_empty())
                 .unwrap_or_else(|| env.ids.alnum(22)),
-            created_at: crate::time::rfc3339_ms(env.clock.now_ms()),
+            created_at: created_at
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| crate::time::rfc3339_ms(env.clock.now_ms())),
             delivery: new.delivery,
-            queue: OnceLock::new(),
+            declared,
+            queue: Mutex::new(None),
+            retired: Default::default(),
         });
-        self.subscriptions.write().push(sub.clone());
-        Ok(sub)
+        let mut subs = self.subscriptions.write();
+        match subs.iter_mut().find(|s| s.id == sub.id) {
+            Some(existing) => {
+                existing.retire();
+                *existing = sub.clone();
+            }
+            None => subs.push(sub.clone()),
+        }
+        sub
+    }
+
+    /// Forgets the subscriptions registered at run time, everyone's or one tenant's (what
+    /// `POST /__sandbox/reset` does); declared ones are configuration and stay.
+    pub fn reset(&self, tenant: Option<&str>) {
+        self.remove_where(|s| !s.declared && tenant.is_none_or(|t| s.tenant == t));
+    }
+
+    /// Removes the subscriptions `gone` selects and retires their workers.
+    fn remove_where(&self, gone: impl Fn(&Subscription) -> bool) -> bool {
+        let mut subs = self.subscriptions.write();
+        let before = subs.len();
+        subs.retain(|s| {
+            let remove = gone(s);
+            if remove {
+                s.retire();
+            }
+            !remove
+        });
+        subs.len() != before
+    }
+
+    /// A tenant's run-time subscriptions in the export shape (none: empty).
+    pub fn exported(&self, tenant: &str) -> Vec<Value> {
+        self.subscriptions
+            .read()
+            .iter()
+            .filter(|s| !s.declared && s.tenant == tenant)
+            .map(|s| s.to_stored())
+            .collect()
+    }
+
+    /// The tenants with run-time subscriptions.
+    pub fn runtime_tenants(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .subscriptions
+            .read()
+            .iter()
+            .filter(|s| !s.declared)
+            .map(|s| s.tenant.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Subscriptions, all or one tenant's.
@@ -223,15 +353,12 @@ impl Hub {
 
     /// Removes a subscription; queued events of it are dropped.
     pub fn unsubscribe(&self, id: &str) -> bool {
-        let mut subs = self.subscriptions.write();
-        let before = subs.len();
-        subs.retain(|s| s.id != id);
-        subs.len() != before
+        self.remove_where(|s| s.id == id)
     }
 
     /// Removes every subscription.
     pub fn clear(&self) {
-        self.subscriptions.write().clear();
+        self.remove_where(|_| true);
     }
 
     /// Whether any subscription would receive an event of this tenant.
@@ -285,7 +412,12 @@ impl Hub {
             return;
         };
         for sub in targets {
-            let queue = sub.queue.get_or_init(|| {
+            let mut queue = sub.queue.lock();
+            if sub.retired.load(std::sync::atomic::Ordering::Acquire) {
+                // Removed after this event chose its targets.
+                continue;
+            }
+            let queue = queue.get_or_insert_with(|| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 runtime.spawn(worker(env.clone(), sub.clone(), rx));
                 tx
@@ -297,10 +429,55 @@ impl Hub {
         }
     }
 
-    fn client(&self) -> &HttpClient {
-        self.client
-            .get_or_init(|| Client::builder(TokioExecutor::new()).build_http())
+    fn outbound(&self) -> &Outbound {
+        self.outbound.get_or_init(Arc::default)
     }
+}
+
+/// Checks a subscription's fields; the error names the field as a JSON pointer within the
+/// subscription (`/event_types/1`) and says what is wrong, with a did-you-mean for a
+/// mistyped event type.
+pub fn check(
+    tenant: &str,
+    notification_url: &str,
+    event_types: &[String],
+    delivery: Option<&Delivery>,
+) -> Result<(), (String, String)> {
+    if tenant.trim().is_empty() {
+        return Err((
+            "/tenant".into(),
+            "tenant must name the credential whose events are sent".into(),
+        ));
+    }
+    crate::outbound::check_url("notification_url", notification_url)
+        .map_err(|e| ("/notification_url".into(), e))?;
+    if event_types.is_empty() {
+        return Err((
+            "/event_types".into(),
+            "event_types must name at least one event type".into(),
+        ));
+    }
+    for (i, kind) in event_types.iter().enumerate() {
+        if !SQUARE_EVENT_TYPES.contains(&kind.as_str()) {
+            let hint = crate::scenario::load::suggest(kind, SQUARE_EVENT_TYPES.iter().copied())
+                .map(|s| format!(" (did you mean {s}?)"))
+                .unwrap_or_default();
+            return Err((
+                format!("/event_types/{i}"),
+                format!(
+                    "unknown event type `{kind}`{hint} (known: {})",
+                    SQUARE_EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+    }
+    if delivery.is_some_and(|d| d.max_attempts == 0) {
+        return Err((
+            "/delivery/max_attempts".into(),
+            "delivery.max_attempts must be at least 1".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Square's signature: base64 (standard, padded) of HMAC-SHA256 over URL + body.
@@ -405,11 +582,15 @@ async fn attempt_once(
     };
     let headers = request.headers().clone();
     let uri = request.uri().clone();
-    let outcome = tokio::time::timeout(
-        Duration::from_millis(settings.timeout_ms),
-        env.webhooks.client().request(request),
-    )
-    .await;
+    let outcome = match env.webhooks.outbound().client() {
+        Ok(client) => tokio::time::timeout(
+            Duration::from_millis(settings.timeout_ms),
+            client.request(request),
+        )
+        .await
+        .map(|r| r.map_err(|e| crate::outbound::describe(&e))),
+        Err(e) => Ok(Err(e)),
+    };
     let (status, body) = match outcome {
         Ok(Ok(response)) => {
             let status = response.status().as_u16();
@@ -421,6 +602,7 @@ async fn attempt_once(
                 .unwrap_or_default();
             (status, body)
         }
+        // With its causes: a receiver's untrusted certificate is named, not just "Connect".
         Ok(Err(e)) => (0, Bytes::from(format!("delivery failed: {e}"))),
         Err(_) => (0, Bytes::from_static(b"delivery timed out")),
     };
@@ -466,6 +648,50 @@ mod tests {
         assert_eq!(sig.len(), 44);
         assert!(sig.ends_with('='));
         assert_ne!(sig, square_signature("key", "http://h/y", b"{}"));
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_removed_subscription_stops_its_worker() {
+        let env = Arc::new(Env::new(Some(1)));
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let idle = metrics.num_alive_tasks();
+        let new = NewSubscription {
+            tenant: "t".into(),
+            notification_url: "http://127.0.0.1:9/hook".into(),
+            event_types: vec!["card.created".into()],
+            signature_key: None,
+            delivery: None,
+            name: None,
+        };
+        let sub = env.webhooks.subscribe(&env, new).expect("valid");
+        let emit = || {
+            env.webhooks.emit(
+                &env,
+                "square",
+                "t",
+                "M",
+                "card.created",
+                "card",
+                "ccof:1",
+                json!({}),
+            )
+        };
+        emit();
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            idle + 1,
+            "one worker per subscription"
+        );
+        assert!(env.webhooks.unsubscribe(&sub.id));
+        emit();
+        for _ in 0..100 {
+            if metrics.num_alive_tasks() == idle {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(metrics.num_alive_tasks(), idle, "the worker ended");
+        assert_eq!(env.webhooks.pending(), 0);
     }
 
     #[test]

@@ -280,3 +280,174 @@ pub fn disable(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
             None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
         })
 }
+
+/// The fields `POST /__sandbox/square/cards/{card_id}/update` may change: what Square's
+/// automatic account updater (a reissued card's new expiry) or a seller in the Dashboard
+/// changes on a card on file, outside any API call.
+const UPDATABLE: [&str; 4] = [
+    "exp_month",
+    "exp_year",
+    "cardholder_name",
+    "billing_address",
+];
+
+/// The checked changes of an update request.
+#[derive(Default)]
+struct CardChanges {
+    exp_month: Option<i64>,
+    exp_year: Option<i64>,
+    cardholder_name: Option<String>,
+    billing_address: Option<Value>,
+}
+
+fn card_changes(body: &Map<String, Value>) -> Result<CardChanges, String> {
+    let mut out = CardChanges::default();
+    for (name, value) in body {
+        match name.as_str() {
+            "tenant" => {}
+            "exp_month" => match value.as_i64() {
+                Some(m) if (1..=12).contains(&m) => out.exp_month = Some(m),
+                _ => return Err("`exp_month` must be an integer from 1 to 12".into()),
+            },
+            "exp_year" => match value.as_i64() {
+                Some(y) if (2000..=9999).contains(&y) => out.exp_year = Some(y),
+                _ => return Err("`exp_year` must be a four-digit year such as 2031".into()),
+            },
+            "cardholder_name" => match value.as_str() {
+                Some(n) => out.cardholder_name = Some(n.to_string()),
+                None => return Err("`cardholder_name` must be a string".into()),
+            },
+            "billing_address" if value.is_object() => out.billing_address = Some(value.clone()),
+            "billing_address" => {
+                return Err("`billing_address` must be an object (Square's Address)".into());
+            }
+            other => {
+                return Err(format!(
+                    "`{other}` cannot be updated (updatable: {})",
+                    UPDATABLE.join(", ")
+                ));
+            }
+        }
+    }
+    if out.exp_month.is_none()
+        && out.exp_year.is_none()
+        && out.cardholder_name.is_none()
+        && out.billing_address.is_none()
+    {
+        return Err(format!("send at least one of {}", UPDATABLE.join(", ")));
+    }
+    Ok(out)
+}
+
+/// Applies the changes; whether anything differs (an update to the same values is no change,
+/// so it neither bumps the version nor publishes).
+fn apply(card: &mut Card, changes: CardChanges) -> bool {
+    let before = (
+        card.exp_month,
+        card.exp_year,
+        card.cardholder_name.clone(),
+        card.billing_address.clone(),
+    );
+    if let Some(m) = changes.exp_month {
+        card.exp_month = Some(m);
+    }
+    if let Some(y) = changes.exp_year {
+        card.exp_year = Some(y);
+    }
+    if let Some(n) = changes.cardholder_name {
+        card.cardholder_name = Some(n);
+    }
+    if let Some(a) = changes.billing_address {
+        card.billing_address = Some(a);
+    }
+    let changed = before
+        != (
+            card.exp_month,
+            card.exp_year,
+            card.cardholder_name.clone(),
+            card.billing_address.clone(),
+        );
+    if changed {
+        card.version += 1;
+    }
+    changed
+}
+
+/// `POST /__sandbox/square/cards/{card_id}/update`: changes a card on file as Square does
+/// outside the API (account updater, Dashboard), so RetrieveCard and ListCards show it and
+/// subscribers get `card.updated`. The tenant is the `Authorization` bearer token or a
+/// `tenant` field; without either the card is looked up in every tenant.
+pub fn admin_update(sq: &Square, call: &crate::providers::AdminCall, card_id: &str) -> Reply {
+    use crate::providers::{admin_error, bearer_token};
+    let body = match &call.body {
+        Ok(Some(Value::Object(map))) => map.clone(),
+        Ok(_) => {
+            return admin_error(
+                400,
+                format!(
+                    "send the changes as a JSON object with any of {}",
+                    UPDATABLE.join(", ")
+                ),
+            );
+        }
+        Err(e) => return admin_error(400, e.clone()),
+    };
+    let changes = match card_changes(&body) {
+        Ok(c) => c,
+        Err(e) => return admin_error(400, e),
+    };
+    let named = match (bearer_token(call.headers), body.get("tenant")) {
+        (Err(_), _) => return admin_error(400, "the Authorization header is malformed"),
+        (Ok(Some(token)), _) => Some(token.to_string()),
+        (_, Some(Value::String(t))) if !t.is_empty() => Some(t.clone()),
+        (_, None | Some(Value::Null)) => None,
+        (_, Some(_)) => return admin_error(400, "`tenant` must be the access token (a string)"),
+    };
+    let holders: Vec<String> = match named {
+        Some(t) => vec![t],
+        None => sq
+            .tenants
+            .keys()
+            .into_iter()
+            .filter(|t| sq.tenants.with(t, |s| s.card(card_id).is_some()))
+            .collect(),
+    };
+    let tenant = match holders.as_slice() {
+        [one] => one.clone(),
+        [] => return admin_error(404, format!("no card on file {card_id}")),
+        many => {
+            return admin_error(
+                400,
+                format!(
+                    "card {card_id} is on file for {} tenants: name one with `tenant` or Authorization",
+                    many.len()
+                ),
+            );
+        }
+    };
+    let merchant = sq.merchant_id(&Tenant {
+        key: tenant.clone(),
+    });
+    let outcome = sq.tenants.existing(&tenant).and_then(|state| {
+        let mut state = state.lock();
+        let card = state.cards.iter_mut().find(|c| c.id == card_id)?;
+        if !card.enabled {
+            return Some(Err(card_id.to_string()));
+        }
+        let changed = apply(card, changes);
+        Some(Ok((changed, render::card(card, &merchant))))
+    });
+    match outcome {
+        None => admin_error(404, format!("no card on file {card_id}")),
+        Some(Err(id)) => admin_error(
+            409,
+            format!("card {id} is disabled: only enabled cards on file are updated"),
+        ),
+        Some(Ok((changed, rendered))) => {
+            if changed {
+                super::events::card_updated(sq, &tenant, &merchant, card_id, &rendered);
+            }
+            Reply::json(200, json!({ "card": rendered, "updated": changed }))
+        }
+    }
+}

@@ -141,6 +141,21 @@ pub fn around(
     reply
 }
 
+/// Publishes `card.updated` for a change made outside the API (the sandbox's account
+/// updater endpoint); `card` is rendered in the Cards API shape (`CardUpdatedEventObject`).
+pub fn card_updated(sq: &Square, tenant: &str, merchant: &str, card_id: &str, card: &Value) {
+    sq.env.webhooks.emit(
+        &sq.env,
+        super::NAME,
+        tenant,
+        merchant,
+        "card.updated",
+        "card",
+        card_id,
+        json!({ "card": card }),
+    );
+}
+
 /// `/webhooks/subscriptions[/{id}]`: create, list, delete.
 pub fn admin(sq: &Square, call: &AdminCall) -> Option<Reply> {
     let rest = call.path.trim_end_matches('/');

@@ -9,6 +9,7 @@ mod errors;
 mod events;
 mod nonces;
 mod render;
+mod settings;
 mod state;
 mod testvalues;
 
@@ -28,6 +29,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub use errors::{Catalogue, SquareError};
 
 pub const NAME: &str = "square";
+
+/// The key of a tenant's run-time webhook subscriptions in its state export.
+const WEBHOOK_SUBSCRIPTIONS: &str = "webhook_subscriptions";
 
 /// The Square-Version answered when a client sends none (the spec release paysandbox follows).
 pub const DEFAULT_VERSION: &str = "2025-08-20";
@@ -213,63 +217,74 @@ impl Provider for Square {
         match (call.method, call.path.trim_end_matches('/')) {
             (&Method::POST, "/nonces") => Some(nonces::mint(self, call)),
             (_, p) if p.starts_with("/webhooks/") => events::admin(self, call),
+            (&Method::POST, p) => {
+                let card_id = p.strip_prefix("/cards/")?.strip_suffix("/update")?;
+                let card_id = percent_encoding::percent_decode_str(card_id).decode_utf8_lossy();
+                Some(cards::admin_update(self, call, &card_id))
+            }
             _ => None,
         }
     }
 
     fn configure(&self, settings: &Value) -> Result<(), String> {
-        let Some(map) = settings.as_object() else {
-            return Err("square settings must be a JSON object".into());
-        };
-        // Check everything before applying anything, so a bad request changes nothing.
-        let mut ttl = None;
-        let mut webhooks = None;
-        for (name, value) in map {
-            match name.as_str() {
-                // Default delivery of webhook events (a scenario's late/duplicate/reorder).
-                "webhooks" => {
-                    match serde_path_to_error::deserialize::<_, crate::webhooks::Delivery>(value) {
-                        Ok(d) if d.max_attempts > 0 => webhooks = Some(d),
-                        Ok(_) => return Err("webhooks.max_attempts must be at least 1".into()),
-                        Err(e) => return Err(format!("webhooks.{}: {}", e.path(), e.inner())),
-                    }
-                }
-                "nonce_ttl_seconds" => match value.as_i64() {
-                    Some(s) if s > 0 => ttl = Some(s),
-                    _ => return Err("nonce_ttl_seconds must be a positive integer".into()),
-                },
-                other => {
-                    return Err(format!(
-                        "square has no setting `{other}` (known: nonce_ttl_seconds, webhooks)"
-                    ));
-                }
-            }
-        }
-        if let Some(ttl) = ttl {
+        // Everything is checked before anything applies, so a bad request changes nothing.
+        let parsed = settings::read(settings).map_err(|(_, message)| message)?;
+        if let Some(ttl) = parsed.nonce_ttl_seconds {
             self.nonce_ttl_seconds.store(ttl, Ordering::Relaxed);
         }
-        if let Some(d) = webhooks {
+        if let Some(d) = parsed.delivery {
             self.env.webhooks.set_defaults(d);
+        }
+        for new in parsed.subscriptions {
+            self.env.webhooks.declare(&self.env, new)?;
         }
         Ok(())
     }
 
+    fn check_settings(&self, settings: &Value) -> Result<(), (String, String)> {
+        settings::read(settings).map(|_| ())
+    }
+
     fn reset(&self, tenant: Option<&str>) {
         self.tenants.reset(tenant);
+        // Subscriptions registered at run time are state; declared ones are settings.
+        self.env.webhooks.reset(tenant);
     }
 
     fn tenants(&self) -> Vec<String> {
-        self.tenants.keys_where(|t| !t.is_empty())
+        let mut keys = self.tenants.keys_where(|t| !t.is_empty());
+        keys.extend(self.env.webhooks.runtime_tenants());
+        keys.sort();
+        keys.dedup();
+        keys
     }
 
     fn export(&self, tenant: &str) -> Option<Value> {
-        let state = self.tenants.existing(tenant)?;
-        let guard = state.lock();
-        serde_json::to_value(&*guard).ok()
+        let subscriptions = self.env.webhooks.exported(tenant);
+        let mut out = match self.tenants.existing(tenant) {
+            Some(state) => serde_json::to_value(&*state.lock()).ok()?,
+            None if !subscriptions.is_empty() => {
+                serde_json::to_value(TenantState::default()).ok()?
+            }
+            None => return None,
+        };
+        // Only when there are some, so exports without webhooks keep their old shape.
+        if !subscriptions.is_empty() {
+            out[WEBHOOK_SUBSCRIPTIONS] = Value::Array(subscriptions);
+        }
+        Some(out)
     }
 
     fn import(&self, tenant: &str, incoming: &Value) -> Result<(), String> {
-        let parsed: TenantState = serde_path_to_error::deserialize(incoming)
+        let mut incoming = incoming.clone();
+        let subscriptions = incoming
+            .as_object_mut()
+            .and_then(|m| m.remove(WEBHOOK_SUBSCRIPTIONS));
+        let stored = match &subscriptions {
+            Some(list) => settings::stored_subscriptions(tenant, list)?,
+            None => Vec::new(),
+        };
+        let parsed: TenantState = serde_path_to_error::deserialize(&incoming)
             .map_err(|e| format!("square state at `{}`: {}", e.path(), e.inner()))?;
         let now = self.now();
         self.tenants.with(tenant, |state| {
@@ -284,8 +299,21 @@ impl Provider for Square {
             state.customers = merged.customers;
             state.cards = merged.cards;
             state.nonces = merged.nonces;
-            Ok(())
-        })
+            Ok::<(), String>(())
+        })?;
+        // Checked above, so the state and its subscriptions are imported together or not at all.
+        for s in stored {
+            self.env
+                .webhooks
+                .restore(&self.env, tenant, s)
+                .map_err(|(at, e)| {
+                    format!(
+                        "square state at `{WEBHOOK_SUBSCRIPTIONS}{}`: {e}",
+                        settings::dotted(&at)
+                    )
+                })?;
+        }
+        Ok(())
     }
 
     fn finish(&self, call: &Call, reply: &mut Reply) {
