@@ -12,6 +12,8 @@ pub struct Config {
     pub port: u16,
     /// Load specs from this directory instead of the embedded ones.
     pub specs_dir: Option<PathBuf>,
+    /// Verify the embedded specs whole at load, as other specs are (`paysandbox check`).
+    pub verify_embedded_specs: bool,
     /// Validate every answer against its spec; a violation becomes a 500.
     pub strict: bool,
     /// Largest request body accepted, in bytes.
@@ -56,6 +58,7 @@ impl Default for Config {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 4010,
             specs_dir: None,
+            verify_embedded_specs: false,
             strict: false,
             body_limit: 1024 * 1024,
             seed: None,

@@ -171,6 +171,7 @@ fn main() -> ExitCode {
 fn check(args: CheckArgs) -> ExitCode {
     let config = Config {
         specs_dir: args.specs,
+        verify_embedded_specs: true,
         scenario_dirs: args.scenarios,
         ..Config::default()
     };
@@ -234,6 +235,7 @@ fn compare(args: CompareArgs) -> ExitCode {
 fn list_scenarios(args: CheckArgs) -> ExitCode {
     let config = Config {
         specs_dir: args.specs,
+        verify_embedded_specs: true,
         scenario_dirs: args.scenarios,
         ..Config::default()
     };
@@ -270,6 +272,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         host: args.host,
         port: args.port,
         specs_dir: args.specs,
+        verify_embedded_specs: false,
         strict: args.strict,
         body_limit: args.body_limit,
         seed: args.seed,

@@ -5,12 +5,18 @@ use hyper::Method;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// The text of one spec and the name it is reported under.
 #[derive(Debug, Clone)]
 pub struct SpecSource {
     pub name: String,
     pub text: String,
+    /// Already verified: the embedded specs, which the test suite checks whole (structure,
+    /// every example, every answer schema). Serving one skips the checks that only catch
+    /// authoring mistakes and compiles answer schemas on first use, which is most of
+    /// start-up. `paysandbox check` verifies every spec regardless.
+    pub verified: bool,
 }
 
 impl SpecSource {
@@ -18,6 +24,7 @@ impl SpecSource {
         SpecSource {
             name: name.into(),
             text: text.into(),
+            verified: false,
         }
     }
 }
@@ -76,7 +83,29 @@ pub struct ResponseSpec {
     /// `"200"`, `"4XX"` or `"default"`, as written in the spec.
     pub key: String,
     pub pointer: String,
-    pub validator: Option<jsonschema::Validator>,
+    /// `None`: the response declares no JSON body.
+    schema: Option<AnswerSchema>,
+}
+
+/// An answer's schema: compiled at load, or on first use for a verified spec (only strict
+/// mode and `compare` validate answers, so most runs never compile one).
+struct AnswerSchema {
+    compiled: OnceLock<Result<jsonschema::Validator, String>>,
+    /// What a first use compiles: the schema node and the document's answer definitions.
+    source: Option<(Value, Arc<BTreeMap<String, Value>>)>,
+}
+
+impl ResponseSpec {
+    /// The answer's validator; `None` when the response declares no JSON body. `Err` only
+    /// for a schema that does not compile, which loading reports for unverified specs.
+    pub fn validator(&self) -> Option<Result<&jsonschema::Validator, &str>> {
+        let schema = self.schema.as_ref()?;
+        let compiled = schema.compiled.get_or_init(|| match &schema.source {
+            Some((node, defs)) => compile(node, defs).map_err(|e| e.to_string()),
+            None => Err("no schema".into()),
+        });
+        Some(compiled.as_ref().map_err(String::as_str))
+    }
 }
 
 /// One operation of one provider, ready to serve.
@@ -96,8 +125,6 @@ pub struct Operation {
     pub responses: Vec<ResponseSpec>,
     /// The documented success answer, served while no stateful handler exists.
     pub example: Option<(u16, Value)>,
-    /// The raw OpenAPI operation object, for provider modules that read extensions.
-    pub raw: Value,
 }
 
 impl fmt::Debug for Operation {
@@ -119,8 +146,36 @@ pub struct Spec {
 }
 
 /// Loads and compiles every source; the first problem stops the load.
+/// Specs load on threads of their own (parsing and compiling one is independent of the
+/// others, and start-up time is a headline figure); the first problem in source order wins.
 pub fn load_all(sources: &[SpecSource], known_providers: &[&str]) -> Result<Vec<Spec>, SpecError> {
-    sources.iter().map(|s| load(s, known_providers)).collect()
+    if sources.len() < 2 {
+        return sources.iter().map(|s| load(s, known_providers)).collect();
+    }
+    std::thread::scope(|scope| {
+        let loads: Vec<_> = sources
+            .iter()
+            .map(|s| {
+                std::thread::Builder::new()
+                    .name("paysandbox-spec".into())
+                    .spawn_scoped(scope, move || load(s, known_providers))
+            })
+            .collect();
+        loads
+            .into_iter()
+            .zip(sources)
+            .map(|(handle, source)| match handle {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(SpecError::file(
+                        source.name.clone(),
+                        "loading panicked".into(),
+                    ))
+                }),
+                // No thread to spare: load it here.
+                Err(_) => load(source, known_providers),
+            })
+            .collect()
+    })
 }
 
 const METHODS: &[(&str, Method)] = &[
@@ -155,10 +210,12 @@ fn load(source: &SpecSource, known_providers: &[&str]) -> Result<Spec, SpecError
             format!("expected an OpenAPI 3.0.x document, found openapi: {version:?}"),
         ));
     }
-    let structural: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(&doc);
-    if let Err(e) = structural {
-        let pointer = path_to_pointer(e.path());
-        return Err(SpecError::at(file, pointer, e.inner().to_string()));
+    if !source.verified {
+        let structural: Result<openapiv3::OpenAPI, _> = serde_path_to_error::deserialize(&doc);
+        if let Err(e) = structural {
+            let pointer = path_to_pointer(e.path());
+            return Err(SpecError::at(file, pointer, e.inner().to_string()));
+        }
     }
 
     let provider = doc
@@ -191,7 +248,7 @@ fn load(source: &SpecSource, known_providers: &[&str]) -> Result<Spec, SpecError
         .unwrap_or_default()
         .to_string();
 
-    let compiler = Compiler::new(file, &doc)?;
+    let compiler = Compiler::new(file, &doc, source.verified)?;
     let mut operations = Vec::new();
     let mut seen_ids = HashSet::new();
     let empty = Map::new();
@@ -236,6 +293,48 @@ fn load(source: &SpecSource, known_providers: &[&str]) -> Result<Spec, SpecError
     })
 }
 
+/// Compiles a translated schema with the definitions it reaches (bundled as `definitions`).
+/// The error names the missing reference or the compiler's complaint.
+fn compile(root: &Value, defs: &BTreeMap<String, Value>) -> Result<jsonschema::Validator, String> {
+    let mut needed = BTreeSet::new();
+    schema::references(root, &mut needed);
+    let mut pending: Vec<String> = needed.iter().cloned().collect();
+    while let Some(name) = pending.pop() {
+        let Some(def) = defs.get(&name) else {
+            return Err(format!(
+                "reference to `#/components/schemas/{name}`, which does not exist"
+            ));
+        };
+        let mut more = BTreeSet::new();
+        schema::references(def, &mut more);
+        for m in more {
+            if needed.insert(m.clone()) {
+                pending.push(m);
+            }
+        }
+    }
+    let options = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(false);
+    let compiled = if needed.is_empty() {
+        options.build(root)
+    } else {
+        let bundle: Map<String, Value> = needed
+            .iter()
+            .filter_map(|n| defs.get(n).map(|d| (n.clone(), d.clone())))
+            .collect();
+        match root {
+            Value::Object(map) => {
+                let mut map = map.clone();
+                map.insert("definitions".into(), Value::Object(bundle));
+                options.build(&Value::Object(map))
+            }
+            other => options.build(other),
+        }
+    };
+    compiled.map_err(|e| format!("schema does not compile: {e}"))
+}
+
 /// Turns a serde path (`paths./v1/x.post.responses`) into a JSON pointer.
 fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
     let mut out = String::from("#");
@@ -251,11 +350,12 @@ struct Compiler<'a> {
     file: &'a str,
     doc: &'a Value,
     request_defs: BTreeMap<String, Value>,
-    response_defs: BTreeMap<String, Value>,
+    response_defs: Arc<BTreeMap<String, Value>>,
+    verified: bool,
 }
 
 impl<'a> Compiler<'a> {
-    fn new(file: &'a str, doc: &'a Value) -> Result<Self, SpecError> {
+    fn new(file: &'a str, doc: &'a Value, verified: bool) -> Result<Self, SpecError> {
         let mut request_defs = BTreeMap::new();
         let mut response_defs = BTreeMap::new();
         if let Some(schemas) = doc
@@ -279,7 +379,8 @@ impl<'a> Compiler<'a> {
             file,
             doc,
             request_defs,
-            response_defs,
+            response_defs: Arc::new(response_defs),
+            verified,
         })
     }
 
@@ -321,51 +422,13 @@ impl<'a> Compiler<'a> {
         pointer: &str,
         direction: Direction,
     ) -> Result<jsonschema::Validator, SpecError> {
-        let root = schema::translate(node, pointer, direction)
-            .map_err(|e| SpecError::at(self.file, e.pointer, e.problem))?;
         let defs = match direction {
             Direction::Request => &self.request_defs,
-            Direction::Response => &self.response_defs,
+            Direction::Response => &*self.response_defs,
         };
-        let mut needed = BTreeSet::new();
-        schema::references(&root, &mut needed);
-        let mut pending: Vec<String> = needed.iter().cloned().collect();
-        while let Some(name) = pending.pop() {
-            let Some(def) = defs.get(&name) else {
-                return Err(SpecError::at(
-                    self.file,
-                    pointer,
-                    format!("reference to `#/components/schemas/{name}`, which does not exist"),
-                ));
-            };
-            let mut more = BTreeSet::new();
-            schema::references(def, &mut more);
-            for m in more {
-                if needed.insert(m.clone()) {
-                    pending.push(m);
-                }
-            }
-        }
-        let mut root = root;
-        if !needed.is_empty() {
-            let bundle: Map<String, Value> = needed
-                .iter()
-                .filter_map(|n| defs.get(n).map(|d| (n.clone(), d.clone())))
-                .collect();
-            let wrapped = match root {
-                Value::Object(mut map) => {
-                    map.insert("definitions".into(), Value::Object(bundle));
-                    Value::Object(map)
-                }
-                other => other,
-            };
-            root = wrapped;
-        }
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft4)
-            .should_validate_formats(false)
-            .build(&root)
-            .map_err(|e| SpecError::at(self.file, pointer, format!("schema does not compile: {e}")))
+        let root = schema::translate(node, pointer, direction)
+            .map_err(|e| SpecError::at(self.file, e.pointer, e.problem))?;
+        compile(&root, defs).map_err(|problem| SpecError::at(self.file, pointer, problem))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -473,21 +536,32 @@ impl<'a> Compiler<'a> {
             let r_pointer = format!("{responses_pointer}/{}", escape_pointer(key));
             let response = self.deref(response, &r_pointer)?;
             let content = response.pointer("/content/application~1json");
-            let validator = match content.and_then(|c| c.get("schema")) {
-                Some(s) => Some(self.validator(
-                    s,
-                    &format!("{r_pointer}/content/application~1json/schema"),
-                    Direction::Response,
-                )?),
+            let schema_pointer = format!("{r_pointer}/content/application~1json/schema");
+            let schema = match content.and_then(|c| c.get("schema")) {
+                Some(s) if self.verified => Some(AnswerSchema {
+                    compiled: OnceLock::new(),
+                    source: Some((
+                        schema::translate(s, &schema_pointer, Direction::Response)
+                            .map_err(|e| SpecError::at(self.file, e.pointer, e.problem))?,
+                        self.response_defs.clone(),
+                    )),
+                }),
+                Some(s) => {
+                    let validator = self.validator(s, &schema_pointer, Direction::Response)?;
+                    if let Some(content) = content {
+                        self.check_examples(
+                            content,
+                            &validator,
+                            &format!("{r_pointer}/content/application~1json"),
+                        )?;
+                    }
+                    Some(AnswerSchema {
+                        compiled: OnceLock::from(Ok(validator)),
+                        source: None,
+                    })
+                }
                 None => None,
             };
-            if let Some(content) = content {
-                self.check_examples(
-                    content,
-                    validator.as_ref(),
-                    &format!("{r_pointer}/content/application~1json"),
-                )?;
-            }
             if let Ok(status) = key.parse::<u16>()
                 && (200..300).contains(&status)
                 && example.as_ref().is_none_or(|(s, _)| status < *s)
@@ -502,7 +576,7 @@ impl<'a> Compiler<'a> {
             responses.push(ResponseSpec {
                 key: key.clone(),
                 pointer: r_pointer,
-                validator,
+                schema,
             });
         }
 
@@ -521,7 +595,6 @@ impl<'a> Compiler<'a> {
             body_fields,
             responses,
             example,
-            raw: op.clone(),
         })
     }
 
@@ -597,12 +670,9 @@ impl<'a> Compiler<'a> {
     fn check_examples(
         &self,
         content: &Value,
-        validator: Option<&jsonschema::Validator>,
+        validator: &jsonschema::Validator,
         pointer: &str,
     ) -> Result<(), SpecError> {
-        let Some(validator) = validator else {
-            return Ok(());
-        };
         let mut candidates = Vec::new();
         if let Some(e) = content.get("example") {
             candidates.push((format!("{pointer}/example"), e));

@@ -251,14 +251,22 @@ pub fn validate_response(
             problem: format!("status {status} is not declared for operation {}", op.id),
         });
     };
-    let Some(validator) = &declared.validator else {
-        if body.is_null() {
-            return Ok(());
+    let validator = match declared.validator() {
+        Some(Ok(validator)) => validator,
+        Some(Err(problem)) => {
+            return Err(ResponseViolation {
+                schema: format!("{}/content/application~1json/schema", declared.pointer),
+                problem: problem.to_string(),
+            });
         }
-        return Err(ResponseViolation {
-            schema: declared.pointer.clone(),
-            problem: "the spec declares no JSON body for this response, but one was sent".into(),
-        });
+        None if body.is_null() => return Ok(()),
+        None => {
+            return Err(ResponseViolation {
+                schema: declared.pointer.clone(),
+                problem: "the spec declares no JSON body for this response, but one was sent"
+                    .into(),
+            });
+        }
     };
     if validator.is_valid(body) {
         return Ok(());
