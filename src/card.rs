@@ -27,11 +27,25 @@ pub fn luhn(digits: &str) -> bool {
 
 /// The digit that makes `partial` followed by it Luhn-valid.
 pub fn luhn_check_digit(partial: &str) -> char {
-    (0..10u8)
-        .map(|d| format!("{partial}{d}"))
-        .find(|s| luhn(s))
-        .and_then(|s| s.chars().last())
-        .unwrap_or('0')
+    if !partial.bytes().all(|b| b.is_ascii_digit()) {
+        return '0';
+    }
+    // With the check digit appended, the partial's last digit is the first one doubled.
+    let sum: u32 = partial
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 0 {
+                let d = d * 2;
+                if d > 9 { d - 9 } else { d }
+            } else {
+                d
+            }
+        })
+        .sum();
+    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
 }
 
 /// The first six digits (the BIN); the whole of a shorter number.
@@ -46,6 +60,22 @@ pub fn last_four(pan: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn check_digits_complete_luhn_valid_numbers() {
+        for partial in [
+            "411111111111111",
+            "550690048000000",
+            "37828224631000",
+            "6",
+            "",
+        ] {
+            let full = format!("{partial}{}", luhn_check_digit(partial));
+            assert!(luhn(&full), "{full}");
+        }
+        assert_eq!(luhn_check_digit("411111111111111"), '1');
+        assert_eq!(luhn_check_digit("12a"), '0');
+    }
+
     use super::*;
 
     #[test]

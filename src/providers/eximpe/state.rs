@@ -5,10 +5,10 @@
 use super::cards::{self, CardType, Network};
 use crate::card;
 use crate::env::Env;
+use crate::state::{FastHash, FastMap};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedCard {
@@ -33,8 +33,8 @@ pub struct SavedCard {
 /// with ten.
 #[derive(Debug, Default, Clone)]
 pub struct TenantState {
-    pub cards: IndexMap<String, SavedCard>,
-    by_identifier: HashMap<String, Vec<String>>,
+    pub cards: IndexMap<String, SavedCard, FastHash>,
+    by_identifier: FastMap<String, Vec<String>>,
 }
 
 impl TenantState {
