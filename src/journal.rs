@@ -284,6 +284,35 @@ mod tests {
     }
 
     #[test]
+    fn secret_fields_are_masked_even_without_a_card_number() {
+        // A Mercado Pago token from a saved card: a card id and the CVV, no PAN.
+        let j = Journal::new(4);
+        j.record(
+            0,
+            "POST",
+            "/v1/card_tokens",
+            None,
+            &hyper::HeaderMap::new(),
+            Trace {
+                request_body: Bytes::from_static(br#"{"card_id":"9876543","security_code":"123"}"#),
+                ..Trace::default()
+            },
+            201,
+            10,
+            &Bytes::from_static(br#"{"id":"tok","first_six_digits":"450995"}"#),
+        );
+        let entry = &j.entries(&Filter::default())[0];
+        assert_eq!(
+            entry.to_json()["request"]["body"],
+            json!({"card_id": "9876543", "security_code": "***"})
+        );
+        assert_eq!(
+            entry.to_json()["response"]["body"],
+            json!({"id": "tok", "first_six_digits": "450995"})
+        );
+    }
+
+    #[test]
     fn the_journal_is_bounded_and_filters_by_tenant_and_status() {
         let j = Journal::new(3);
         for i in 0..5 {
