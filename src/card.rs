@@ -5,39 +5,31 @@
 /// The Luhn (mod 10) check every real card number passes; false for anything that is not
 /// all digits, and for the empty string.
 pub fn luhn(digits: &str) -> bool {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let d = d * 2;
-                if d > 9 { d - 9 } else { d }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    !digits.is_empty() && luhn_sum(digits, 1).is_some_and(|sum| sum.is_multiple_of(10))
 }
 
 /// The digit that makes `partial` followed by it Luhn-valid.
 pub fn luhn_check_digit(partial: &str) -> char {
-    if !partial.bytes().all(|b| b.is_ascii_digit()) {
-        return '0';
-    }
     // With the check digit appended, the partial's last digit is the first one doubled.
-    let sum: u32 = partial
+    match luhn_sum(partial, 0) {
+        Some(sum) => char::from(b'0' + ((10 - sum % 10) % 10) as u8),
+        None => '0',
+    }
+}
+
+/// Luhn's sum over `digits`, doubling every second digit from the right starting at
+/// position `doubled` (0: the last digit, 1: the one before it). `None` unless all digits.
+fn luhn_sum(digits: &str, doubled: usize) -> Option<u32> {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum = digits
         .bytes()
         .rev()
         .enumerate()
         .map(|(i, b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 0 {
+            if i % 2 == doubled {
                 let d = d * 2;
                 if d > 9 { d - 9 } else { d }
             } else {
@@ -45,7 +37,7 @@ pub fn luhn_check_digit(partial: &str) -> char {
             }
         })
         .sum();
-    char::from(b'0' + ((10 - sum % 10) % 10) as u8)
+    Some(sum)
 }
 
 /// The first six digits (the BIN); the whole of a shorter number.

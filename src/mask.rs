@@ -62,14 +62,9 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
                 .find(|&j| !bytes[j].is_ascii_digit())
                 .unwrap_or(bytes.len());
             let run = &text[i..end];
-            match run.len() {
-                13..=19 => {
-                    out.push_str(card::first_six(run));
-                    out.push_str(&"*".repeat(run.len() - 10));
-                    out.push_str(card::last_four(run));
-                }
-                n if n > 19 => out.push_str(&"*".repeat(n)),
-                _ => out.push_str(run),
+            match masked_run(run) {
+                Some(masked) => out.push_str(&masked),
+                None => out.push_str(run),
             }
             i = end;
         } else {
@@ -79,6 +74,22 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// A run of digits as it may be kept: 13–19 digits keep their first six and last four
+/// around asterisks, longer runs (not card numbers) become all asterisks; `None` for runs
+/// short enough to keep as they are.
+fn masked_run(run: &str) -> Option<String> {
+    match run.len() {
+        13..=19 => Some(format!(
+            "{}{}{}",
+            card::first_six(run),
+            "*".repeat(run.len() - 10),
+            card::last_four(run)
+        )),
+        n if n > 19 => Some("*".repeat(n)),
+        _ => None,
+    }
 }
 
 /// Masks card numbers and secret fields anywhere in a JSON value.
@@ -234,18 +245,12 @@ impl<'a> Scanner<'a> {
                 let run_end = (i..end)
                     .find(|&j| !self.bytes[j].is_ascii_digit())
                     .unwrap_or(end);
-                let len = run_end - i;
-                if len >= 13 {
-                    let run = &self.bytes[i..run_end];
-                    let mut masked = Vec::with_capacity(len);
-                    if len <= 19 {
-                        masked.extend_from_slice(&run[..6]);
-                        masked.resize(len - 4, b'*');
-                        masked.extend_from_slice(&run[len - 4..]);
-                    } else {
-                        masked.resize(len, b'*');
-                    }
-                    self.replace(i, run_end, &masked);
+                // A run of ASCII digits is always UTF-8.
+                if let Some(masked) = std::str::from_utf8(&self.bytes[i..run_end])
+                    .ok()
+                    .and_then(masked_run)
+                {
+                    self.replace(i, run_end, masked.as_bytes());
                 }
                 i = run_end;
             } else {

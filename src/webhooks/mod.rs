@@ -84,18 +84,23 @@ pub struct Subscription {
     /// registered at run time: settings are configuration, so `reset` keeps these and state
     /// exports leave them out (they come back with the scenario).
     pub declared: bool,
-    /// The worker's queue, started by the first event. Dropping the sender (when the
-    /// subscription is removed or replaced) lets the worker finish what is queued and end.
-    queue: Mutex<Option<mpsc::UnboundedSender<Event>>>,
-    retired: std::sync::atomic::AtomicBool,
+    queue: Mutex<Queue>,
+}
+
+/// A subscription's delivery worker, as far as events are concerned.
+enum Queue {
+    /// No event yet: the worker starts with the first one.
+    Idle,
+    Running(mpsc::UnboundedSender<Event>),
+    /// Removed or replaced. The sender is dropped, so the worker finishes what is queued
+    /// and ends; later events are not queued.
+    Retired,
 }
 
 impl Subscription {
     /// Stops the subscription's worker once its queue is empty: no new events reach it.
     fn retire(&self) {
-        self.retired
-            .store(true, std::sync::atomic::Ordering::Release);
-        self.queue.lock().take();
+        *self.queue.lock() = Queue::Retired;
     }
 }
 
@@ -283,8 +288,7 @@ impl Hub {
                 .unwrap_or_else(|| crate::time::rfc3339_ms(env.clock.now_ms())),
             delivery: new.delivery,
             declared,
-            queue: Mutex::new(None),
-            retired: Default::default(),
+            queue: Mutex::new(Queue::Idle),
         });
         let mut subs = self.subscriptions.write();
         match subs.iter_mut().find(|s| s.id == sub.id) {
@@ -413,15 +417,15 @@ impl Hub {
         };
         for sub in targets {
             let mut queue = sub.queue.lock();
-            if sub.retired.load(std::sync::atomic::Ordering::Acquire) {
-                // Removed after this event chose its targets.
-                continue;
-            }
-            let queue = queue.get_or_insert_with(|| {
+            if matches!(*queue, Queue::Idle) {
                 let (tx, rx) = mpsc::unbounded_channel();
                 runtime.spawn(worker(env.clone(), sub.clone(), rx));
-                tx
-            });
+                *queue = Queue::Running(tx);
+            }
+            let Queue::Running(queue) = &*queue else {
+                // Removed after this event chose its targets.
+                continue;
+            };
             *self.pending.lock() += 1;
             if queue.send(event.clone()).is_err() {
                 *self.pending.lock() -= 1;
