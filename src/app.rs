@@ -132,7 +132,7 @@ impl App {
             )
             .await;
         let status = reply.status;
-        let response = render(reply);
+        let (response, response_body) = render_with_body(reply);
         let latency_us = started.elapsed().as_micros() as u64;
         tracing::info!(
             target: "paysandbox::request",
@@ -143,13 +143,6 @@ impl App {
             micros = latency_us,
         );
         if self.journal.enabled() {
-            let response_body = response
-                .body()
-                .clone()
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
             self.journal.record(
                 at_ms,
                 parts.method.as_str(),
@@ -438,6 +431,11 @@ fn check_strict(op: &Operation, reply: &mut Reply) {
 
 /// Serialises a reply into an HTTP response.
 pub fn render(reply: Reply) -> Response<Full<Bytes>> {
+    render_with_body(reply).0
+}
+
+/// [`render`], also handing back the body it wrote (shared, not copied) for the journal.
+fn render_with_body(reply: Reply) -> (Response<Full<Bytes>>, Bytes) {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match &reply.body {
         Some(v) => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
@@ -458,5 +456,5 @@ pub fn render(reply: Reply) -> Response<Full<Bytes>> {
             headers.append(n, v);
         }
     }
-    response
+    (response, body)
 }

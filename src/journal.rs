@@ -8,6 +8,7 @@ use crate::mask;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -77,13 +78,6 @@ pub fn tenant_id(key: &str) -> String {
     format!("{:016x}", crate::digest::fnv1a(key.as_bytes()))
 }
 
-fn masked_bytes(bytes: &Bytes) -> Bytes {
-    match mask::mask_body_bytes(bytes) {
-        std::borrow::Cow::Borrowed(_) => bytes.clone(),
-        std::borrow::Cow::Owned(masked) => Bytes::from(masked),
-    }
-}
-
 /// Filters for reading the journal; `None` matches everything.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
@@ -99,32 +93,150 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
-impl Filter {
-    fn matches(&self, e: &Entry) -> bool {
-        self.provider
-            .as_ref()
-            .is_none_or(|p| e.provider.as_ref() == Some(p))
-            && self
-                .operation
-                .as_ref()
-                .is_none_or(|o| e.operation.as_ref() == Some(o))
-            && self
+/// A filter with the tenant's digest worked out once per read, not once per entry.
+struct Matcher<'a> {
+    filter: &'a Filter,
+    tenant: Option<u64>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(filter: &'a Filter) -> Self {
+        Matcher {
+            filter,
+            tenant: filter
                 .tenant
-                .as_ref()
-                .is_none_or(|t| e.tenant_id.as_deref() == Some(tenant_id(t).as_str()))
-            && self.status.is_none_or(|s| e.status == s)
-            && self
-                .method
-                .as_ref()
-                .is_none_or(|m| e.method.eq_ignore_ascii_case(m))
-            && self.path.as_ref().is_none_or(|p| &e.path == p)
-            && self.since.is_none_or(|s| e.seq > s)
+                .as_deref()
+                .map(|t| crate::digest::fnv1a(t.as_bytes())),
+        }
     }
+
+    fn matches(&self, k: &Kept) -> bool {
+        let f = self.filter;
+        f.provider
+            .as_deref()
+            .is_none_or(|p| k.text(Field::Provider) == Some(p))
+            && f.operation
+                .as_deref()
+                .is_none_or(|o| k.text(Field::Operation) == Some(o))
+            && self.tenant.is_none_or(|t| k.tenant_digest == Some(t))
+            && f.status.is_none_or(|s| k.status == s)
+            && f.method.as_deref().is_none_or(|m| {
+                k.text(Field::Method)
+                    .is_some_and(|kept| kept.eq_ignore_ascii_case(m))
+            })
+            && f.path
+                .as_deref()
+                .is_none_or(|p| k.text(Field::Path) == Some(p))
+            && f.since.is_none_or(|s| k.seq > s)
+    }
+}
+
+/// The text fields of a kept entry, each a span of the entry's one buffer.
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Method,
+    Path,
+    Query,
+    Provider,
+    Operation,
+    Tenant,
+    Scenario,
+    /// `name\0value\0` for each kept header (neither can hold a NUL).
+    Headers,
+    RequestBody,
+    ResponseBody,
+}
+const FIELDS: usize = 10;
+
+/// An entry as the journal keeps it: every text field (masked) in one buffer. Recording an
+/// exchange then costs one buffer, taken from the entry it evicts, instead of a dozen small
+/// allocations freed later, often on another thread. Entries are expanded into [`Entry`]
+/// only when read.
+#[derive(Debug)]
+struct Kept {
+    seq: u64,
+    at_ms: i64,
+    status: u16,
+    direction: &'static str,
+    latency_us: u64,
+    tenant_digest: Option<u64>,
+    buf: Vec<u8>,
+    spans: [Option<(usize, usize)>; FIELDS],
+}
+
+impl Kept {
+    fn bytes(&self, field: Field) -> Option<&[u8]> {
+        self.spans[field as usize].map(|(start, end)| &self.buf[start..end])
+    }
+
+    /// Text fields are written from `&str`, so they read back as UTF-8.
+    fn text(&self, field: Field) -> Option<&str> {
+        self.bytes(field)
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+    }
+
+    /// Appends `parts` (one field, written in pieces) to the buffer.
+    fn put(&mut self, field: Field, parts: &[&[u8]]) {
+        let start = self.buf.len();
+        for part in parts {
+            self.buf.extend_from_slice(part);
+        }
+        self.spans[field as usize] = Some((start, self.buf.len()));
+    }
+
+    fn put_body(&mut self, field: Field, body: &[u8]) {
+        let start = self.buf.len();
+        mask::mask_body_into(body, &mut self.buf);
+        self.spans[field as usize] = Some((start, self.buf.len()));
+    }
+
+    fn entry(&self) -> Entry {
+        let owned = |field| self.text(field).map(str::to_string);
+        let headers = self
+            .text(Field::Headers)
+            .unwrap_or_default()
+            .split_terminator('\0')
+            .collect::<Vec<_>>();
+        Entry {
+            seq: self.seq,
+            at_ms: self.at_ms,
+            method: owned(Field::Method).unwrap_or_default(),
+            path: owned(Field::Path).unwrap_or_default(),
+            query: owned(Field::Query),
+            provider: owned(Field::Provider),
+            operation: owned(Field::Operation),
+            tenant: owned(Field::Tenant),
+            tenant_id: self.tenant_digest.map(|d| format!("{d:016x}")),
+            status: self.status,
+            scenario: owned(Field::Scenario),
+            direction: self.direction,
+            latency_us: self.latency_us,
+            request_headers: headers
+                .chunks_exact(2)
+                .map(|pair| (pair[0].to_string(), pair[1].to_string()))
+                .collect(),
+            request_body: Bytes::copy_from_slice(
+                self.bytes(Field::RequestBody).unwrap_or_default(),
+            ),
+            response_body: Bytes::copy_from_slice(
+                self.bytes(Field::ResponseBody).unwrap_or_default(),
+            ),
+        }
+    }
+}
+
+/// A buffer larger than this is freed with its entry rather than kept for the next one, so
+/// one huge exchange does not pin its size in every thread.
+const REUSED_BUFFER_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer of the entry this thread last evicted, ready for the next one it records.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 pub struct Journal {
     capacity: usize,
-    entries: Mutex<VecDeque<Entry>>,
+    entries: Mutex<VecDeque<Kept>>,
     next: AtomicU64,
 }
 
@@ -153,40 +265,63 @@ impl Journal {
         trace: Trace,
         status: u16,
         latency_us: u64,
-        response_body: &Bytes,
+        response_body: &[u8],
     ) {
         if !self.enabled() {
             return;
         }
-        // One pass over the request's headers (a lookup per kept name hashed each name).
-        let request_headers = headers
-            .iter()
-            .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
-            .map(|(name, v)| {
-                (
-                    name.as_str().to_string(),
-                    mask::mask_header(name.as_str(), &String::from_utf8_lossy(v.as_bytes())),
-                )
-            })
-            .collect();
-        let entry = Entry {
+        let mut buf = SPARE.take();
+        buf.clear();
+        let mut kept = Kept {
             seq: self.next.fetch_add(1, Ordering::Relaxed),
             at_ms,
-            method: method.to_string(),
-            path: mask::mask_text(path).into_owned(),
-            query: query.map(|q| mask::mask_text(q).into_owned()),
-            provider: trace.provider,
-            operation: trace.operation,
-            tenant: trace.tenant.as_deref().map(mask::mask_secret),
-            tenant_id: trace.tenant.as_deref().map(tenant_id),
             status,
-            scenario: trace.scenario,
             direction: trace.direction.unwrap_or(INBOUND),
             latency_us,
-            request_headers,
-            request_body: masked_bytes(&trace.request_body),
-            response_body: masked_bytes(response_body),
+            tenant_digest: trace
+                .tenant
+                .as_deref()
+                .map(|t| crate::digest::fnv1a(t.as_bytes())),
+            buf,
+            spans: [None; FIELDS],
         };
+        kept.put(Field::Method, &[method.as_bytes()]);
+        kept.put(Field::Path, &[mask::mask_text(path).as_bytes()]);
+        if let Some(q) = query {
+            kept.put(Field::Query, &[mask::mask_text(q).as_bytes()]);
+        }
+        if let Some(p) = &trace.provider {
+            kept.put(Field::Provider, &[p.as_bytes()]);
+        }
+        if let Some(o) = &trace.operation {
+            kept.put(Field::Operation, &[o.as_bytes()]);
+        }
+        if let Some(t) = &trace.tenant {
+            match mask::secret_ends(t) {
+                Some((head, tail)) => {
+                    kept.put(Field::Tenant, &[head.as_bytes(), b"...", tail.as_bytes()])
+                }
+                None => kept.put(Field::Tenant, &[b"***"]),
+            }
+        }
+        if let Some(s) = &trace.scenario {
+            kept.put(Field::Scenario, &[s.as_bytes()]);
+        }
+        let start = kept.buf.len();
+        for (name, value) in headers
+            .iter()
+            .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
+        {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let masked = mask::mask_header(name.as_str(), &value);
+            for part in [name.as_str().as_bytes(), b"\0", masked.as_bytes(), b"\0"] {
+                kept.buf.extend_from_slice(part);
+            }
+        }
+        kept.spans[Field::Headers as usize] = Some((start, kept.buf.len()));
+        kept.put_body(Field::RequestBody, &trace.request_body);
+        kept.put_body(Field::ResponseBody, response_body);
+
         let evicted = {
             let mut entries = self.entries.lock();
             let evicted = if entries.len() >= self.capacity {
@@ -194,35 +329,33 @@ impl Journal {
             } else {
                 None
             };
-            entries.push_back(entry);
+            entries.push_back(kept);
             evicted
         };
-        // Freeing an entry (a dozen allocations) happens outside the lock every request
-        // thread takes.
-        drop(evicted);
+        if let Some(old) = evicted
+            && old.buf.capacity() <= REUSED_BUFFER_MAX
+        {
+            SPARE.set(old.buf);
+        }
     }
 
     /// Matching entries, oldest first (the last `limit` if set).
     pub fn entries(&self, filter: &Filter) -> Vec<Entry> {
+        let matcher = Matcher::new(filter);
         let entries = self.entries.lock();
-        let mut out: Vec<Entry> = entries
-            .iter()
-            .filter(|e| filter.matches(e))
-            .cloned()
-            .collect();
-        if let Some(limit) = filter.limit
-            && out.len() > limit
-        {
-            out.drain(..out.len() - limit);
-        }
-        out
+        let matching: Vec<&Kept> = entries.iter().filter(|k| matcher.matches(k)).collect();
+        let skip = filter
+            .limit
+            .map_or(0, |limit| matching.len().saturating_sub(limit));
+        matching[skip..].iter().map(|k| k.entry()).collect()
     }
 
     pub fn count(&self, filter: &Filter) -> usize {
+        let matcher = Matcher::new(filter);
         self.entries
             .lock()
             .iter()
-            .filter(|e| filter.matches(e))
+            .filter(|k| matcher.matches(k))
             .count()
     }
 
@@ -345,6 +478,92 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(j.entries(&status)[0].seq, 5);
+    }
+
+    #[test]
+    fn an_entry_recorded_into_an_evicted_entrys_buffer_shows_only_itself() {
+        let j = Journal::new(1);
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert("x-client-id", "client-a".parse().unwrap());
+        j.record(
+            0,
+            "POST",
+            "/pg/tokens/",
+            Some("identifier=first"),
+            &headers,
+            Trace {
+                provider: Some("eximpe".into()),
+                operation: Some("saveCard".into()),
+                tenant: Some("client-a".into()),
+                scenario: Some("forced".into()),
+                request_body: Bytes::from_static(br#"{"card_number":"5506900480000008"}"#),
+                direction: None,
+            },
+            200,
+            10,
+            br#"{"success":true}"#,
+        );
+        j.record(
+            1,
+            "GET",
+            "/pg/tokens/",
+            None,
+            &hyper::HeaderMap::new(),
+            Trace::default(),
+            404,
+            5,
+            b"",
+        );
+        let entries = j.entries(&Filter::default());
+        assert_eq!(entries.len(), 1);
+        let e = &entries[0];
+        assert_eq!((e.seq, e.method.as_str(), e.status), (2, "GET", 404));
+        assert_eq!(e.query, None);
+        assert_eq!(e.scenario, None);
+        assert_eq!(e.provider, None);
+        assert_eq!(e.tenant, None);
+        assert!(e.request_headers.is_empty());
+        assert!(e.request_body.is_empty() && e.response_body.is_empty());
+    }
+
+    #[test]
+    fn only_the_kept_headers_are_recorded_and_secrets_masked() {
+        let j = Journal::new(2);
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert("x-client-id", "client-a".parse().unwrap());
+        headers.insert("x-client-secret", "s3cr3t-value".parse().unwrap());
+        headers.insert("x-unrelated", "noise".parse().unwrap());
+        headers.insert(
+            "authorization",
+            "Bearer TEST-1234567890-448870796".parse().unwrap(),
+        );
+        j.record(
+            0,
+            "POST",
+            "/pg/tokens/",
+            None,
+            &headers,
+            Trace {
+                tenant: Some("TEST-1234567890-448870796".into()),
+                ..Trace::default()
+            },
+            200,
+            1,
+            b"",
+        );
+        let e = &j.entries(&Filter::default())[0];
+        let mut kept = e.request_headers.clone();
+        kept.sort();
+        assert_eq!(
+            kept,
+            vec![
+                ("authorization".into(), "Bearer TEST-123...0796".into()),
+                ("x-client-id".into(), "client-a".into()),
+                ("x-client-secret".into(), "***".into()),
+            ]
+        );
+        assert_eq!(e.tenant.as_deref(), Some("TEST-123...0796"));
+        assert_eq!(e.tenant_id, Some(tenant_id("TEST-1234567890-448870796")));
     }
 
     #[test]

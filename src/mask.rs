@@ -141,34 +141,50 @@ fn is_secret_field(key: &[u8]) -> bool {
 /// Borrowed when nothing needed masking. Bodies with escapes (`\`), where a digit or a key
 /// could hide behind `\u0034`, go through the JSON parser instead.
 pub fn mask_body_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let mut out = Vec::new();
+    if mask_body_changed(bytes, &mut out) {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(bytes)
+    }
+}
+
+/// [`mask_body_bytes`] appended to `out`: the journal writes every field of an entry into
+/// one reused buffer.
+pub fn mask_body_into(bytes: &[u8], out: &mut Vec<u8>) {
+    if !mask_body_changed(bytes, out) {
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// Appends the masked body to `out` when masking changes it; appends nothing and answers
+/// `false` when the body is fine as it is.
+fn mask_body_changed(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     if bytes.contains(&b'\\') {
-        return Cow::Owned(serde_json::to_vec(&mask_body(bytes)).unwrap_or_default());
+        return serde_json::to_writer(out, &mask_body(bytes)).is_ok();
     }
-    match Scanner::new(bytes).run() {
-        Some(out) => Cow::Owned(out),
-        None => Cow::Borrowed(bytes),
-    }
+    Scanner::new(bytes, out).run()
 }
 
 /// One pass over an escape-free body. Outside strings it follows JSON's shape only as far as
 /// it must: a string followed by `:` is a key; a secret key's value is skipped (brackets
 /// matched, strings respected) and written as `"***"`; a number holding a long digit run is
 /// written as a masked string. Input that is not JSON is still scanned for digit runs.
-struct Scanner<'a> {
+struct Scanner<'a, 'o> {
     bytes: &'a [u8],
     at: usize,
-    out: Vec<u8>,
-    /// `out` holds `bytes[..copied]` (plus replacements); untouched bodies allocate nothing.
+    out: &'o mut Vec<u8>,
+    /// `out` holds `bytes[..copied]` (plus replacements); untouched bodies write nothing.
     copied: usize,
     changed: bool,
 }
 
-impl<'a> Scanner<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
+impl<'a, 'o> Scanner<'a, 'o> {
+    fn new(bytes: &'a [u8], out: &'o mut Vec<u8>) -> Self {
         Scanner {
             bytes,
             at: 0,
-            out: Vec::new(),
+            out,
             copied: 0,
             changed: false,
         }
@@ -185,7 +201,8 @@ impl<'a> Scanner<'a> {
         self.copied = end;
     }
 
-    fn run(mut self) -> Option<Vec<u8>> {
+    /// Whether anything was masked (and so written to `out`).
+    fn run(mut self) -> bool {
         let bytes = self.bytes;
         while self.at < bytes.len() {
             match bytes[self.at] {
@@ -230,11 +247,10 @@ impl<'a> Scanner<'a> {
                 _ => self.at += 1,
             }
         }
-        if !self.changed {
-            return None;
+        if self.changed {
+            self.out.extend_from_slice(&bytes[self.copied..]);
         }
-        self.out.extend_from_slice(&bytes[self.copied..]);
-        Some(self.out)
+        self.changed
     }
 
     /// Masks the long digit runs inside a string's contents.
@@ -331,35 +347,42 @@ pub fn mask_body(bytes: &[u8]) -> Value {
 
 /// A secret shown only by its ends: `TEST-1234...6796`.
 pub fn mask_secret(secret: &str) -> String {
-    if secret.is_ascii() {
-        // Every request's credential is masked for the journal: no char vector for ASCII.
-        if secret.len() <= 12 {
-            return "***".into();
-        }
-        return format!("{}...{}", &secret[..8], &secret[secret.len() - 4..]);
+    match secret_ends(secret) {
+        Some((head, tail)) => format!("{head}...{tail}"),
+        None => "***".into(),
     }
-    let chars: Vec<char> = secret.chars().collect();
-    if chars.len() <= 12 {
-        return "***".into();
+}
+
+/// The first eight and last four characters a masked secret keeps; `None` when the secret is
+/// too short to show any of it.
+pub fn secret_ends(secret: &str) -> Option<(&str, &str)> {
+    let count = secret.chars().count();
+    if count <= 12 {
+        return None;
     }
-    let head: String = chars[..8].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}...{tail}")
+    let head_end = secret
+        .char_indices()
+        .nth(8)
+        .map_or(secret.len(), |(i, _)| i);
+    let tail_start = secret
+        .char_indices()
+        .nth(count - 4)
+        .map_or(secret.len(), |(i, _)| i);
+    Some((&secret[..head_end], &secret[tail_start..]))
 }
 
 /// A header value as the journal shows it.
-pub fn mask_header(name: &str, value: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    if lower == "authorization" {
-        return match value.split_once(' ') {
+pub fn mask_header<'a>(name: &str, value: &'a str) -> Cow<'a, str> {
+    if name.eq_ignore_ascii_case("authorization") {
+        return Cow::Owned(match value.split_once(' ') {
             Some((scheme, token)) => format!("{scheme} {}", mask_secret(token.trim())),
             None => mask_secret(value),
-        };
+        });
     }
-    if SECRET_HEADERS.contains(&lower.as_str()) {
-        return "***".into();
+    if SECRET_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        return Cow::Borrowed("***");
     }
-    mask_text(value).into_owned()
+    mask_text(value)
 }
 
 #[cfg(test)]
@@ -488,5 +511,7 @@ mod tests {
         );
         assert_eq!(mask_header("X-Client-Secret", "s3cr3t"), "***");
         assert_eq!(mask_secret("short"), "***");
+        assert_eq!(mask_secret("áéíóúáéíóúáéí"), "áéíóúáéí...úáéí");
+        assert_eq!(mask_secret("áéíóúáéíóúáé"), "***");
     }
 }

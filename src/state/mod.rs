@@ -11,6 +11,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 pub mod idempotency;
+pub mod sharded;
+
+pub use sharded::ShardedMap;
 
 /// FNV-1a with a final mix, for state maps keyed by ids, tokens and credentials: these
 /// keys are short, and SipHash's resistance to crafted collisions buys a local test double
