@@ -134,14 +134,13 @@ impl App {
         let status = reply.status;
         let (response, response_body) = render_with_body(reply);
         let latency_us = started.elapsed().as_micros() as u64;
-        tracing::info!(
-            target: "paysandbox::request",
-            method = %parts.method,
-            path = %crate::mask::mask_text(path),
-            operation = trace.operation.as_deref().unwrap_or("-"),
+        crate::request_log::log(crate::request_log::Line {
+            method: parts.method.as_str(),
+            path: &crate::mask::mask_text(path),
+            operation: trace.operation.as_deref().unwrap_or("-"),
             status,
-            micros = latency_us,
-        );
+            micros: latency_us,
+        });
         if self.journal.enabled() {
             self.journal.record(
                 at_ms,

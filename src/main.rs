@@ -146,6 +146,19 @@ fn init_logs(format: LogFormat) -> Option<paysandbox::logs::FlushGuard<std::io::
             return None;
         }
     };
+    let request_format = match format {
+        LogFormat::Json => paysandbox::request_log::Format::Json,
+        LogFormat::Text if ansi => paysandbox::request_log::Format::Ansi,
+        LogFormat::Text => paysandbox::request_log::Format::Text,
+    };
+    let request_writer = writer.clone();
+    paysandbox::request_log::install(paysandbox::request_log::Sink {
+        format: request_format,
+        write: Box::new(move |line| {
+            use std::io::Write;
+            let _ = (&request_writer).write_all(line);
+        }),
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)

@@ -46,13 +46,15 @@ pub type FastHash = BuildHasherDefault<Fnv>;
 pub type FastMap<K, V> = HashMap<K, V, FastHash>;
 
 pub struct Tenants<T> {
-    map: RwLock<FastMap<String, Arc<Mutex<T>>>>,
+    /// Sharded: with ten thousand tenants, growing one map would hold the write lock (and so
+    /// every request) for the whole rehash.
+    map: RwLock<ShardedMap<String, Arc<Mutex<T>>>>,
 }
 
 impl<T: Default> Default for Tenants<T> {
     fn default() -> Self {
         Tenants {
-            map: RwLock::new(FastMap::default()),
+            map: RwLock::new(ShardedMap::default()),
         }
     }
 }
@@ -89,7 +91,7 @@ impl<T: Default> Tenants<T> {
     }
 
     pub fn keys(&self) -> Vec<String> {
-        self.map.read().keys().cloned().collect()
+        self.map.read().iter().map(|(k, _)| k.clone()).collect()
     }
 
     /// The keys of the tenants whose state `keep` accepts, sorted.

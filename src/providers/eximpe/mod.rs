@@ -201,7 +201,7 @@ impl Provider for Eximpe {
     }
 
     fn tenants(&self) -> Vec<String> {
-        self.state.keys_where(|t| !t.cards.is_empty())
+        self.state.keys_where(|t| !t.is_empty())
     }
 
     fn export(&self, tenant: &str) -> Option<Value> {

@@ -5,8 +5,7 @@
 use super::cards::{self, CardType, Network};
 use crate::card;
 use crate::env::Env;
-use crate::state::{FastHash, FastMap};
-use indexmap::IndexMap;
+use crate::state::ShardedMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -28,13 +27,21 @@ pub struct SavedCard {
     pub network_token: String,
 }
 
-/// One tenant's cards, in the order they were saved (lists answer in that order), indexed by
-/// token and by identifier so a save, list or delete costs the same with a million cards as
-/// with ten.
+/// One tenant's cards, indexed by token and by identifier so a save, list or delete costs the
+/// same with a million cards as with ten. An identifier's list keeps save order (lists answer
+/// in it); each card's place in the save order is kept for exports.
 #[derive(Debug, Default, Clone)]
 pub struct TenantState {
-    pub cards: IndexMap<String, SavedCard, FastHash>,
-    by_identifier: FastMap<String, Vec<String>>,
+    cards: ShardedMap<String, Slot>,
+    by_identifier: ShardedMap<String, Vec<String>>,
+    saved: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Place in the save order.
+    seq: u64,
+    card: SavedCard,
 }
 
 impl TenantState {
@@ -48,7 +55,11 @@ impl TenantState {
             .get(identifier)
             .into_iter()
             .flatten()
-            .filter_map(|token| self.cards.get(token))
+            .filter_map(|token| self.cards.get(token).map(|slot| &slot.card))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cards.is_empty()
     }
 
     pub fn contains_token(&self, card_token: &str) -> bool {
@@ -58,19 +69,29 @@ impl TenantState {
     /// Adds a card, or replaces the card with the same token.
     pub fn push(&mut self, card: SavedCard) {
         if let Some(old) = self.cards.get_mut(&card.card_token) {
-            if old.identifier == card.identifier {
-                // Same place in every list: only the stored fields change.
-                *old = card;
-                return;
+            // A saved token keeps its place in the save order; only the stored fields change,
+            // and the identifier lists only when the card moved to another identifier.
+            let moved = old.card.identifier != card.identifier;
+            let old_identifier = std::mem::replace(&mut old.card, card).identifier;
+            if moved {
+                let identifier = old.card.identifier.clone();
+                let token = old.card.card_token.clone();
+                self.unindex(&old_identifier, &token);
+                self.by_identifier
+                    .entry(identifier)
+                    .or_default()
+                    .push(token);
             }
-            let old_identifier = old.identifier.clone();
-            self.unindex(&old_identifier, &card.card_token);
+            return;
         }
         self.by_identifier
             .entry(card.identifier.clone())
             .or_default()
             .push(card.card_token.clone());
-        self.cards.insert(card.card_token.clone(), card);
+        self.saved += 1;
+        let seq = self.saved;
+        self.cards
+            .insert(card.card_token.clone(), Slot { seq, card });
     }
 
     fn unindex(&mut self, identifier: &str, card_token: &str) {
@@ -87,17 +108,24 @@ impl TenantState {
         if self
             .cards
             .get(card_token)
-            .is_none_or(|c| c.identifier != identifier)
+            .is_none_or(|slot| slot.card.identifier != identifier)
         {
             return false;
         }
-        self.cards.shift_remove(card_token);
+        self.cards.remove(card_token);
         self.unindex(identifier, card_token);
         true
     }
 
+    /// Every card, in save order.
+    pub fn in_save_order(&self) -> Vec<&SavedCard> {
+        let mut slots: Vec<&Slot> = self.cards.values().collect();
+        slots.sort_unstable_by_key(|slot| slot.seq);
+        slots.into_iter().map(|slot| &slot.card).collect()
+    }
+
     pub fn export(&self) -> Value {
-        json!({ "cards": self.cards.values().collect::<Vec<_>>() })
+        json!({ "cards": self.in_save_order() })
     }
 
     /// Merges seeded cards by token: given fields replace, omitted ones keep the stored
@@ -108,7 +136,7 @@ impl TenantState {
         let mut next = self.clone();
         for (i, partial) in seed.cards.into_iter().enumerate() {
             let base = match next.cards.get(&partial.card_token) {
-                Some(existing) => existing.clone(),
+                Some(existing) => existing.card.clone(),
                 None => default_card(&partial.card_token, env),
             };
             let card = partial
@@ -296,10 +324,10 @@ mod tests {
         assert!(!dump.to_string().contains("5506900480000008"));
         let mut b = TenantState::default();
         b.import(&dump, &env).unwrap();
-        assert_eq!(a.cards, b.cards);
-        assert_eq!(b.cards[0].network, Network::Mastercard);
-        assert_eq!(b.cards[0].last_four, "0008");
-        assert!(card::luhn(&b.cards[0].network_token));
+        assert_eq!(a.in_save_order(), b.in_save_order());
+        assert_eq!(b.in_save_order()[0].network, Network::Mastercard);
+        assert_eq!(b.in_save_order()[0].last_four, "0008");
+        assert!(card::luhn(&b.in_save_order()[0].network_token));
     }
 
     #[test]
@@ -317,8 +345,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.cards.len(), 1);
-        assert_eq!(s.cards[0].identifier, "u1");
-        assert_eq!(s.cards[0].nickname.as_deref(), Some("Travel"));
+        assert_eq!(s.in_save_order()[0].identifier, "u1");
+        assert_eq!(s.in_save_order()[0].nickname.as_deref(), Some("Travel"));
     }
 
     #[test]
@@ -375,6 +403,42 @@ mod tests {
         assert!(s.remove("t2", "u2"));
         assert!(!s.contains_token("t2"));
         assert_eq!(tokens(&s, "u2"), ["t3"]);
-        assert_eq!(s.cards.keys().collect::<Vec<_>>(), ["t1", "t3"]);
+        assert_eq!(
+            s.in_save_order()
+                .iter()
+                .map(|c| c.card_token.as_str())
+                .collect::<Vec<_>>(),
+            ["t1", "t3"]
+        );
+    }
+
+    #[test]
+    fn a_tenant_with_more_cards_than_one_map_holds_keeps_save_order_and_finds_each() {
+        let env = env();
+        let card = |token: &str, identifier: &str| SavedCard {
+            identifier: identifier.into(),
+            ..default_card(token, &env)
+        };
+        let mut s = TenantState::default();
+        let n = crate::state::sharded::SHARD_AT * 2;
+        for i in 0..n {
+            s.push(card(&format!("t{i}"), &format!("u{}", i % 7)));
+        }
+        assert!(s.remove("t5", "u5"));
+        let order: Vec<String> = s
+            .in_save_order()
+            .iter()
+            .map(|c| c.card_token.clone())
+            .collect();
+        let expected: Vec<String> = (0..n)
+            .filter(|&i| i != 5)
+            .map(|i| format!("t{i}"))
+            .collect();
+        assert_eq!(order, expected);
+        assert!(s.contains_token(&format!("t{}", n - 1)));
+        assert_eq!(
+            s.of_identifier("u3").count(),
+            n / 7 + usize::from(n % 7 > 3)
+        );
     }
 }
