@@ -51,38 +51,45 @@ impl Eximpe {
         let first_six = crate::card::first_six(&card.card_number).to_string();
         let last_four = crate::card::last_four(&card.card_number).to_string();
         let length = card.card_number.len();
-        let saved = self.state.with(&tenant.key, |t| {
-            if t.find_duplicate(&card.identifier, &fingerprint) {
+        // Everything that does not read the tenant's cards is worked out before its lock.
+        let network_token = state::network_token(&first_six, length, &self.env);
+        let mut saved = SavedCard {
+            card_token: String::new(),
+            identifier: card.identifier,
+            cardholder_name: card.cardholder_name,
+            nickname: card.nickname,
+            card_type: card.card_type,
+            network: card.network,
+            network_token,
+            first_six,
+            last_four,
+            card_length: length,
+            fingerprint: Some(fingerprint),
+            expiry_month: card.expiry_month,
+            expiry_year: card.expiry_year,
+        };
+        let card_label = label(&saved);
+        let network_token = (version == ApiVersion::V2).then(|| saved.network_token.clone());
+        let card_token = self.state.with(&tenant.key, |t| {
+            let fingerprint = saved.fingerprint.as_deref().unwrap_or_default();
+            if t.find_duplicate(&saved.identifier, fingerprint) {
                 return None;
             }
-            let saved = SavedCard {
-                card_token: self.new_token(t),
-                identifier: card.identifier,
-                cardholder_name: card.cardholder_name,
-                nickname: card.nickname,
-                card_type: card.card_type,
-                network: card.network,
-                network_token: state::network_token(&first_six, length, &self.env),
-                first_six,
-                last_four,
-                card_length: length,
-                fingerprint: Some(fingerprint),
-                expiry_month: card.expiry_month,
-                expiry_year: card.expiry_year,
-            };
-            t.push(saved.clone());
-            Some(saved)
+            saved.card_token = self.new_token(t);
+            let token = saved.card_token.clone();
+            t.push(saved);
+            Some(token)
         });
-        let Some(saved) = saved else {
+        let Some(card_token) = card_token else {
             return self.error("ERR_TOKEN_003");
         };
         let mut data = json!({
-            "card_label": label(&saved),
-            "card_token": saved.card_token,
+            "card_label": card_label,
+            "card_token": card_token,
         });
-        if version == ApiVersion::V2 {
+        if let Some(network_token) = network_token {
             data["issuer_token"] = Value::Null;
-            data["network_token"] = saved.network_token.clone().into();
+            data["network_token"] = network_token.into();
         }
         Reply::json(
             200,
