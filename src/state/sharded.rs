@@ -164,6 +164,46 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
     }
 }
 
+/// A map of lists, for indexes from one key to many ids (a customer's cards, an email's
+/// customers).
+impl<K: Hash + Eq, V> ShardedMap<K, Vec<V>> {
+    /// Adds `value` to the list under `key`, starting one if there is none.
+    pub fn list_push<Q>(&mut self, key: &Q, value: V)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        match self.get_mut(key) {
+            Some(list) => list.push(value),
+            None => {
+                self.insert(key.to_owned(), vec![value]);
+            }
+        }
+    }
+
+    /// Removes one `value` from the list under `key` (the list's order is not kept), and
+    /// the key with its last value; whether there was one.
+    pub fn list_remove<Q, R>(&mut self, key: &Q, value: &R) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: PartialEq<R>,
+        R: ?Sized,
+    {
+        let Some(list) = self.get_mut(key) else {
+            return false;
+        };
+        let Some(pos) = list.iter().position(|v| v == value) else {
+            return false;
+        };
+        list.swap_remove(pos);
+        if list.is_empty() {
+            self.remove(key);
+        }
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +232,23 @@ mod tests {
         assert!(map.values().all(|v| v % 2 == 0));
         map.clear();
         assert!(map.is_empty());
+    }
+
+    #[test]
+    fn lists_gain_and_lose_values_and_drop_when_empty() {
+        let mut index: ShardedMap<String, Vec<String>> = ShardedMap::default();
+        index.list_push("c1", "card_a".to_string());
+        index.list_push("c1", "card_b".to_string());
+        index.list_push("c1", "card_a".to_string());
+        assert_eq!(index.get("c1").map(Vec::len), Some(3));
+        assert!(index.list_remove("c1", "card_a"));
+        assert_eq!(index.get("c1").map(Vec::len), Some(2));
+        assert!(!index.list_remove("c1", "card_z"));
+        assert!(!index.list_remove("c2", "card_a"));
+        assert!(index.list_remove("c1", "card_a"));
+        assert!(index.list_remove("c1", "card_b"));
+        assert!(!index.contains_key("c1"));
+        assert!(index.is_empty());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Saved cards: save from a card token (the seed operation), list, get, update, delete.
 
 use super::MercadoPago;
-use super::state::{Account, Card, CardToken, PaymentMethodInfo};
+use super::state::{Card, CardToken, PaymentMethodInfo};
+use super::store::Account;
 use super::timefmt;
 use super::tokens::{cardholder_from, expiry, number};
 use crate::providers::Call;
@@ -94,7 +95,7 @@ impl MercadoPago {
         let mut tokens = self.tokens.lock();
         let token = self.usable_token(&tokens, tenant, token_id, now)?;
         let max = self.settings().max_cards_per_customer;
-        let Some(customer) = acct.customer_mut(customer_id) else {
+        let Some(customer) = acct.customer(customer_id) else {
             return Err(self.error("customer_not_found"));
         };
         if let Some(existing) = customer
@@ -115,9 +116,10 @@ impl MercadoPago {
         card.date_created = stamp.clone();
         card.date_last_updated = stamp.clone();
         Self::consume_token(&mut tokens, tenant, token_id, now);
-        customer.cards.push(card.clone());
-        customer.default_card = Some(card.id.clone());
-        customer.date_last_updated = stamp;
+        if let Some(customer) = acct.add_card(customer_id, card.clone()) {
+            customer.default_card = Some(card.id.clone());
+            customer.date_last_updated = stamp;
+        }
         Ok(Saved::Created(card))
     }
 
@@ -253,21 +255,19 @@ impl MercadoPago {
     }
 
     pub(super) fn delete_card(&self, call: &Call, tenant: &str, acct: &mut Account) -> Reply {
-        let Some(customer) = acct.customer_mut(call.param("customer_id")) else {
+        let customer_id = call.param("customer_id");
+        if acct.customer(customer_id).is_none() {
             return self.error("customer_not_found");
-        };
-        let Some(pos) = customer
-            .cards
-            .iter()
-            .position(|c| c.id == call.param("card_id"))
-        else {
+        }
+        let Some(card) = acct.remove_card(customer_id, call.param("card_id")) else {
             return self.error("120");
         };
-        let card = customer.cards.remove(pos);
-        if customer.default_card.as_deref() == Some(card.id.as_str()) {
-            customer.default_card = customer.cards.last().map(|c| c.id.clone());
+        if let Some(customer) = acct.customer_mut(customer_id) {
+            if customer.default_card.as_deref() == Some(card.id.as_str()) {
+                customer.default_card = customer.cards.last().map(|c| c.id.clone());
+            }
+            customer.date_last_updated = timefmt::offset(call.env.clock.now_ms());
         }
-        customer.date_last_updated = timefmt::offset(call.env.clock.now_ms());
         Reply::json(200, card.render(tenant))
     }
 }

@@ -2,7 +2,8 @@
 
 use super::MercadoPago;
 use super::account;
-use super::state::{Account, Address, Customer, Identification, Phone};
+use super::state::{Address, Customer, Identification, Phone};
+use super::store::Account;
 use super::timefmt;
 use crate::providers::Call;
 use crate::reply::Reply;
@@ -110,11 +111,7 @@ impl MercadoPago {
         if let Some(reply) = self.check_customer_fields(tenant, &body, true) {
             return reply;
         }
-        if acct
-            .customers
-            .iter()
-            .any(|c| c.email.eq_ignore_ascii_case(email))
-        {
+        if acct.email_taken(email) {
             return self.error("101");
         }
         let now = timefmt::offset(call.env.clock.now_ms());
@@ -127,7 +124,7 @@ impl MercadoPago {
         };
         apply(&mut customer, &body);
         let reply = Reply::json(201, customer.render(tenant, "active"));
-        acct.customers.push(customer);
+        acct.put_customer(customer);
         reply
     }
 
@@ -165,12 +162,11 @@ impl MercadoPago {
     /// so its email can be used again and later reads answer 404.
     pub(super) fn delete_customer(&self, call: &Call, tenant: &str, acct: &mut Account) -> Reply {
         let id = call.param("customer_id");
-        let Some(pos) = acct.customers.iter().position(|c| c.id == id) else {
+        let Some(mut customer) = acct.remove_customer(id) else {
             return self.error("customer_not_found");
         };
-        let mut customer = acct.customers.remove(pos);
         customer.date_last_updated = timefmt::offset(call.env.clock.now_ms());
-        acct.profiles.retain(|p| p.customer_id != id);
+        acct.remove_profiles_of(id);
         Reply::json(200, customer.render(tenant, "deactive"))
     }
 
@@ -183,8 +179,8 @@ impl MercadoPago {
         };
         let (limit, offset) = (number("limit", 30), number("offset", 0));
         let mut found: Vec<&Customer> = acct
-            .customers
-            .iter()
+            .search_candidates(q.get("id"), q.get("email"))
+            .into_iter()
             .filter(|c| {
                 q.get("email")
                     .is_none_or(|e| c.email.eq_ignore_ascii_case(e))

@@ -16,6 +16,7 @@ mod errors;
 mod profiles;
 mod settings;
 mod state;
+mod store;
 mod testvalues;
 mod timefmt;
 mod tokens;
@@ -25,17 +26,17 @@ use crate::env::Env;
 use crate::problem::{BodyProblem, FieldError};
 use crate::reply::Reply;
 use crate::spec::Operation;
-use crate::state::Tenants;
 use crate::state::idempotency::{Seen, fingerprint};
+use crate::state::{ShardedMap, Tenants};
 use hyper::Method;
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use errors::Catalogue;
 use settings::Settings;
-use state::{Account, CardToken, Export};
+use state::{CardToken, Export};
+use store::Account;
 
 pub const NAME: &str = "mercadopago";
 
@@ -49,7 +50,7 @@ pub struct MercadoPago {
     settings: RwLock<Settings>,
     accounts: Tenants<Account>,
     /// Every card token by id, whoever created it.
-    tokens: Mutex<HashMap<String, CardToken>>,
+    tokens: Mutex<ShardedMap<String, CardToken>>,
 }
 
 impl MercadoPago {
@@ -60,7 +61,7 @@ impl MercadoPago {
             brands: brands::Brands::load(),
             settings: RwLock::new(Settings::default()),
             accounts: Tenants::default(),
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(ShardedMap::default()),
         }
     }
 
@@ -274,8 +275,8 @@ impl Provider for MercadoPago {
         let mut export = Export::default();
         if let Some(acct) = self.accounts.existing(tenant) {
             let acct = acct.lock();
-            export.customers = acct.customers.clone();
-            export.payment_profiles = acct.profiles.clone();
+            export.customers = acct.customers().into_iter().cloned().collect();
+            export.payment_profiles = acct.profiles().into_iter().cloned().collect();
         }
         let mut tokens: Vec<CardToken> = self
             .tokens
@@ -301,10 +302,10 @@ impl Provider for MercadoPago {
         seed.complete(tenant, &self.brands, self.env.clock.now_ms(), ttl_ms);
         self.accounts.with(tenant, |acct| {
             for c in seed.customers {
-                state::upsert(&mut acct.customers, c, |c| &c.id);
+                acct.put_customer(c);
             }
             for p in seed.payment_profiles {
-                state::upsert(&mut acct.profiles, p, |p| &p.id);
+                acct.put_profile(p);
             }
             let mut tokens = self.tokens.lock();
             for t in seed.card_tokens {
@@ -387,6 +388,45 @@ mod tests {
         mp.reset(Some(tenant));
         assert!(mp.tenants().is_empty());
         assert_eq!(mp.export(tenant), None);
+    }
+
+    #[test]
+    fn an_export_lists_customers_and_profiles_in_creation_order() {
+        let mp = MercadoPago::new(Arc::new(Env::new(Some(1))));
+        let tenant = "TEST-1-2-3-448870796";
+        let customer =
+            |id: &str| serde_json::json!({"id": id, "email": format!("{id}@example.com")});
+        let profile = |id: &str, c: &str| serde_json::json!({"id": id, "customer_id": c});
+        let seed = serde_json::json!({
+            "customers": [customer("c3"), customer("c1"), customer("c2")],
+            "payment_profiles": [profile("p2", "c1"), profile("p1", "c3")],
+        });
+        mp.import(tenant, &seed).expect("imports");
+        mp.accounts.with(tenant, |acct| {
+            acct.remove_customer("c1");
+            acct.remove_profiles_of("c1");
+        });
+        // c2 is replaced in place; c1 comes back last.
+        let again = serde_json::json!({
+            "customers": [customer("c1"), {"id": "c2", "email": "new@example.com"}],
+            "payment_profiles": [profile("p0", "c2")],
+        });
+        mp.import(tenant, &again).expect("imports");
+        let exported = mp.export(tenant).expect("state");
+        let ids = |kind: &str| -> Vec<String> {
+            exported[kind]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v["id"].as_str().map(str::to_string))
+                .collect()
+        };
+        assert_eq!(ids("customers"), ["c3", "c2", "c1"]);
+        assert_eq!(exported["customers"][1]["email"], "new@example.com");
+        assert_eq!(ids("payment_profiles"), ["p1", "p0"]);
+        let other = MercadoPago::new(Arc::new(Env::new(Some(2))));
+        other.import(tenant, &exported).expect("re-imports");
+        assert_eq!(other.export(tenant), Some(exported));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 
 use super::MercadoPago;
 use super::cards::TokenUse;
-use super::state::{Account, PaymentProfile, ProfileMethod};
+use super::state::{PaymentProfile, ProfileMethod};
+use super::store::Account;
 use super::testvalues::{self, Validation};
 use super::timefmt;
 use crate::providers::Call;
@@ -220,38 +221,49 @@ impl MercadoPago {
             }
         }
         let reply = Reply::json(201, profile.render());
-        acct.profiles.push(profile);
+        acct.put_profile(profile);
         reply
     }
 
     /// The profile named by the path, checked against the path's customer.
-    fn profile_index(&self, call: &Call, acct: &Account) -> Result<usize, Reply> {
-        let id = call.param("payment_profile_id");
-        let pos = acct
-            .profiles
-            .iter()
-            .position(|p| p.id == id)
+    fn path_profile<'a>(
+        &self,
+        call: &Call,
+        acct: &'a Account,
+    ) -> Result<&'a PaymentProfile, Reply> {
+        let profile = acct
+            .profile(call.param("payment_profile_id"))
             .ok_or_else(|| self.error("resource_not_found"))?;
-        if acct.profiles[pos].customer_id != call.param("customer_id") {
+        if profile.customer_id != call.param("customer_id") {
             return Err(self.error("customer_id_mismatch"));
         }
-        Ok(pos)
+        Ok(profile)
+    }
+
+    /// [`Self::path_profile`], to change it.
+    fn path_profile_mut<'a>(
+        &self,
+        call: &Call,
+        acct: &'a mut Account,
+    ) -> Result<&'a mut PaymentProfile, Reply> {
+        self.path_profile(call, acct)?;
+        acct.profile_mut(call.param("payment_profile_id"))
+            .ok_or_else(|| self.error("resource_not_found"))
     }
 
     pub(super) fn get_payment_profile(&self, call: &Call, acct: &Account) -> Reply {
-        match self.profile_index(call, acct) {
-            Ok(i) => Reply::json(200, acct.profiles[i].render()),
+        match self.path_profile(call, acct) {
+            Ok(profile) => Reply::json(200, profile.render()),
             Err(reply) => reply,
         }
     }
 
     pub(super) fn update_payment_profile(&self, call: &Call, acct: &mut Account) -> Reply {
-        let i = match self.profile_index(call, acct) {
-            Ok(i) => i,
+        let body = call.body.cloned().unwrap_or(Value::Null);
+        let profile = match self.path_profile_mut(call, acct) {
+            Ok(p) => p,
             Err(reply) => return reply,
         };
-        let body = call.body.cloned().unwrap_or(Value::Null);
-        let profile = &mut acct.profiles[i];
         if profile.status == "CANCELLED" {
             return self.error("profile_modification_not_allowed");
         }
@@ -280,15 +292,14 @@ impl MercadoPago {
         tenant: &str,
         acct: &mut Account,
     ) -> Reply {
-        let i = match self.profile_index(call, acct) {
-            Ok(i) => i,
+        let profile = match self.path_profile(call, acct) {
+            Ok(p) => p,
             Err(reply) => return reply,
         };
         let body = call.body.cloned().unwrap_or(Value::Null);
         if body.as_object().is_none_or(|o| o.is_empty()) {
             return self.error("payment_methods_cannot_be_null");
         }
-        let profile = &acct.profiles[i];
         if profile.status == "CANCELLED" {
             return self.error("profile_modification_not_allowed");
         }
@@ -308,7 +319,10 @@ impl MercadoPago {
             Ok(m) => m,
             Err(reply) => return reply,
         };
-        let profile = &mut acct.profiles[i];
+        let profile = match self.path_profile_mut(call, acct) {
+            Ok(p) => p,
+            Err(reply) => return reply,
+        };
         let method = Self::add_to_profile(profile, method);
         profile.last_updated_date = timefmt::utc(call.env.clock.now_ms());
         Reply::json(201, json!(method))

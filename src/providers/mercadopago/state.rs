@@ -4,31 +4,8 @@
 use super::account;
 use super::brands::{self, Brands, Issuer, SecurityCode};
 use super::timefmt;
-use crate::state::idempotency::IdempotencyKeys;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-
-/// One access token's data.
-#[derive(Default)]
-pub struct Account {
-    pub customers: Vec<Customer>,
-    pub profiles: Vec<PaymentProfile>,
-    pub keys: IdempotencyKeys,
-}
-
-impl Account {
-    pub fn customer(&self, id: &str) -> Option<&Customer> {
-        self.customers.iter().find(|c| c.id == id)
-    }
-
-    pub fn customer_mut(&mut self, id: &str) -> Option<&mut Customer> {
-        self.customers.iter_mut().find(|c| c.id == id)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.customers.is_empty() && self.profiles.is_empty()
-    }
-}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -417,14 +394,5 @@ impl Export {
         for p in &mut self.payment_profiles {
             p.complete(&now_utc);
         }
-    }
-}
-
-/// Replaces the entry with the same id, or appends.
-pub fn upsert<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> &str) {
-    let key = id(&item).to_string();
-    match list.iter_mut().find(|x| id(x) == key) {
-        Some(slot) => *slot = item,
-        None => list.push(item),
     }
 }

@@ -10,12 +10,14 @@
 
 use super::MercadoPago;
 use super::account;
-use super::state::{Account, CardToken, Cardholder, Identification, TokenStatus};
+use super::state::{CardToken, Cardholder, Identification, TokenStatus};
+use super::store::Account;
 use super::timefmt;
 use crate::card;
 use crate::digest;
 use crate::providers::Call;
 use crate::reply::Reply;
+use crate::state::ShardedMap;
 use serde_json::Value;
 
 /// An integer, or a string of digits (as the Node SDK sends expiry fields).
@@ -160,13 +162,7 @@ impl MercadoPago {
             return Err("120");
         }
         let customer = body.get("customer_id").and_then(Value::as_str);
-        let card = acct
-            .customers
-            .iter()
-            .filter(|c| customer.is_none_or(|id| c.id == id))
-            .flat_map(|c| c.cards.iter())
-            .find(|c| c.id == card_id)
-            .ok_or("120")?;
+        let card = acct.card(&card_id, customer).ok_or("120")?;
         let code = present(body, "security_code").ok_or("224")?;
         let code = code.as_str().unwrap_or_default();
         if code.len() != card.security_code.length as usize
@@ -211,7 +207,7 @@ impl MercadoPago {
     /// Checks that `tenant` may consume the token now, without consuming it.
     pub(super) fn usable_token(
         &self,
-        tokens: &std::collections::HashMap<String, CardToken>,
+        tokens: &ShardedMap<String, CardToken>,
         tenant: &str,
         id: &str,
         now: i64,
@@ -235,7 +231,7 @@ impl MercadoPago {
     }
 
     pub(super) fn consume_token(
-        tokens: &mut std::collections::HashMap<String, CardToken>,
+        tokens: &mut ShardedMap<String, CardToken>,
         tenant: &str,
         id: &str,
         now: i64,

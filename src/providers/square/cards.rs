@@ -5,7 +5,8 @@ use super::Square;
 use super::customers;
 use super::nonces::{self, NonceCard, Problem, Resolved};
 use super::render;
-use super::state::{Card, NonceUse, TenantState};
+use super::state::{Card, NonceUse};
+use super::store::TenantState;
 use super::testvalues::Outcome;
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
@@ -92,7 +93,7 @@ fn save(sq: &Square, state: &mut TenantState, via: Via, save: Save) -> Result<St
         return Err(refused(sq, via, Problem::Refused(Outcome::AvsFailure)));
     }
     let id = format!("ccof:{}", sq.env.ids.alnum(19));
-    state.cards.push(Card {
+    state.put_card(Card {
         id: id.clone(),
         customer_id: Some(save.customer_id.to_string()),
         card_brand: card.brand,
@@ -229,9 +230,12 @@ pub fn list(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     };
     let merchant = sq.merchant_id(tenant);
     sq.tenants.with(&tenant.key, |state| {
-        let mut found: Vec<&Card> = state
-            .cards
-            .iter()
+        let candidates = match customer {
+            Some(id) => state.customer_cards(id),
+            None => state.cards(),
+        };
+        let mut found: Vec<&Card> = candidates
+            .into_iter()
             .filter(|c| include_disabled || c.enabled)
             .filter(|c| customer.is_none_or(|id| c.customer_id.as_deref() == Some(id)))
             .filter(|c| reference.is_none_or(|r| c.reference_id.as_deref() == Some(r)))
@@ -430,7 +434,7 @@ pub fn admin_update(sq: &Square, call: &crate::providers::AdminCall, card_id: &s
     });
     let outcome = sq.tenants.existing(&tenant).and_then(|state| {
         let mut state = state.lock();
-        let card = state.cards.iter_mut().find(|c| c.id == card_id)?;
+        let card = state.card_mut(card_id)?;
         if !card.enabled {
             return Some(Err(card_id.to_string()));
         }

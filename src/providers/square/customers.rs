@@ -2,7 +2,8 @@
 
 use super::Square;
 use super::render;
-use super::state::{CUSTOMER_FIELDS, Card, Customer, TenantState};
+use super::state::{CUSTOMER_FIELDS, Card, Customer};
+use super::store::TenantState;
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
 use crate::time;
@@ -115,9 +116,9 @@ pub fn not_found(sq: &Square, id: &str) -> Reply {
 /// The enabled cards of a customer, oldest first.
 pub fn cards_of<'a>(state: &'a TenantState, customer_id: &str) -> Vec<&'a Card> {
     state
-        .cards
-        .iter()
-        .filter(|c| c.enabled && c.customer_id.as_deref() == Some(customer_id))
+        .customer_cards(customer_id)
+        .into_iter()
+        .filter(|c| c.enabled)
         .collect()
 }
 
@@ -161,7 +162,7 @@ pub fn create(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
                 fields,
             };
             let reply = one(sq, call, state, &customer);
-            state.customers.push(customer);
+            state.put_customer(customer);
             reply
         })
     })
@@ -225,24 +226,22 @@ pub fn delete(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
         .get("version")
         .and_then(|v| v.parse::<i64>().ok());
     sq.tenants.with(&tenant.key, |state| {
-        let Some(pos) = state.customers.iter().position(|c| c.id == id) else {
+        let Some(current) = state.customer(id).map(|c| c.version) else {
             return not_found(sq, id);
         };
-        let current = state.customers[pos].version;
         if let Some(sent) = sent_version
             && sent != current
         {
             return version_conflict(sq, sent, current);
         }
-        state.customers.remove(pos);
+        state.remove_customer(id);
         // A deleted profile's cards stay on record at Square, disabled.
-        for card in state
-            .cards
-            .iter_mut()
-            .filter(|c| c.enabled && c.customer_id.as_deref() == Some(id))
-        {
-            card.enabled = false;
-            card.version += 1;
+        let enabled: Vec<String> = cards_of(state, id).iter().map(|c| c.id.clone()).collect();
+        for card_id in enabled {
+            if let Some(card) = state.card_mut(&card_id) {
+                card.enabled = false;
+                card.version += 1;
+            }
         }
         Reply::json(200, json!({}))
     })
@@ -323,7 +322,7 @@ pub fn list(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let order = call.query.get("sort_order").unwrap_or("ASC");
     let count = call.query.get("count") == Some("true");
     sq.tenants.with(&tenant.key, |state| {
-        let all = state.customers.iter().collect();
+        let all = state.customers();
         let req = PageRequest {
             field,
             order,
@@ -446,8 +445,8 @@ pub fn search(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let cursor = body.get("cursor").and_then(Value::as_str);
     sq.tenants.with(&tenant.key, |state| {
         let found = state
-            .customers
-            .iter()
+            .customers()
+            .into_iter()
             .filter(|c| filter.is_null() || matches(c, &filter))
             .collect();
         let req = PageRequest {

@@ -4,7 +4,7 @@
 //! Events are derived from the state before and after a handler ran, so failed calls and
 //! idempotent replays (which change nothing) publish nothing.
 
-use super::state::TenantState;
+use super::store::TenantState;
 use super::{Square, render};
 use crate::providers::{AdminCall, Call, Tenant, admin_error};
 use crate::reply::Reply;
@@ -25,8 +25,8 @@ struct Before {
 fn before(state: &TenantState, call: &Call) -> Before {
     let customer_id = call.param("customer_id");
     Before {
-        customers: state.customers.len(),
-        cards: state.cards.len(),
+        customers: state.customer_count(),
+        cards: state.card_count(),
         customer: state
             .customer(customer_id)
             .map(|c| (c.version, render::customer(c, &[], super::DEFAULT_VERSION))),
@@ -76,8 +76,8 @@ pub fn around(
     let events: Vec<(&str, String, Value)> = sq.tenants.with(&tenant.key, |state| {
         let mut out = Vec::new();
         match op {
-            "CreateCustomer" if state.customers.len() > was.customers => {
-                if let Some(c) = state.customers.last() {
+            "CreateCustomer" if state.customer_count() > was.customers => {
+                if let Some(c) = state.newest_customer() {
                     let obj = render::customer(c, &[], super::DEFAULT_VERSION);
                     out.push(("customer.created", c.id.clone(), json!({ "customer": obj })));
                 }
@@ -101,8 +101,8 @@ pub fn around(
                     ));
                 }
             }
-            "CreateCard" | "CreateCustomerCard" if state.cards.len() > was.cards => {
-                if let Some(card) = state.cards.last() {
+            "CreateCard" | "CreateCustomerCard" if state.card_count() > was.cards => {
+                if let Some(card) = state.newest_card() {
                     let obj = render::card(card, &merchant);
                     out.push(("card.created", card.id.clone(), json!({ "card": obj })));
                 }

@@ -11,6 +11,7 @@ mod nonces;
 mod render;
 mod settings;
 mod state;
+mod store;
 mod testvalues;
 
 use super::{AdminCall, Call, Provider, Tenant, bearer_token};
@@ -22,9 +23,10 @@ use crate::state::Tenants;
 use crate::state::idempotency::{Seen, fingerprint};
 use hyper::Method;
 use serde_json::Value;
-use state::TenantState;
+use state::Snapshot;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use store::TenantState;
 
 pub use errors::{Catalogue, SquareError};
 
@@ -284,21 +286,14 @@ impl Provider for Square {
             Some(list) => settings::stored_subscriptions(tenant, list)?,
             None => Vec::new(),
         };
-        let parsed: TenantState = serde_path_to_error::deserialize(&incoming)
+        let mut parsed: Snapshot = serde_path_to_error::deserialize(&incoming)
             .map_err(|e| format!("square state at `{}`: {}", e.path(), e.inner()))?;
         let now = self.now();
         self.tenants.with(tenant, |state| {
-            // Merge into a copy so a refused import leaves the tenant as it was.
-            let mut merged = TenantState {
-                customers: state.customers.clone(),
-                cards: state.cards.clone(),
-                nonces: state.nonces.clone(),
-                idempotency: Default::default(),
-            };
-            merged.merge(parsed, &now)?;
-            state.customers = merged.customers;
-            state.cards = merged.cards;
-            state.nonces = merged.nonces;
+            // Checked whole before anything merges, so a refused import leaves the tenant as
+            // it was.
+            parsed.prepare(&now)?;
+            state.merge(parsed);
             Ok::<(), String>(())
         })?;
         // Checked above, so the state and its subscriptions are imported together or not at all.

@@ -3,7 +3,8 @@
 //! A nonce's test-value outcome is reported when it is saved, as at Square, not when minted.
 
 use super::Square;
-use super::state::{Nonce, TenantState};
+use super::state::{Card, Nonce};
+use super::store::TenantState;
 use super::testvalues::{self, Outcome};
 use crate::card;
 use crate::providers::{AdminCall, admin_error, bearer_token};
@@ -70,16 +71,16 @@ pub fn resolve(
     now_ms: i64,
 ) -> Result<Resolved, Problem> {
     let saved_for_customer = |card_id: Option<&str>| {
-        state
-            .cards
-            .iter()
-            .find(|c| {
-                c.enabled
-                    && c.customer_id.as_deref() == Some(customer_id)
-                    && c.nonce.as_deref() == Some(nonce)
-                    && card_id.is_none_or(|id| id == c.id)
-            })
-            .map(|c| c.id.clone())
+        let saved = |c: &&Card| {
+            c.enabled
+                && c.customer_id.as_deref() == Some(customer_id)
+                && c.nonce.as_deref() == Some(nonce)
+        };
+        match card_id {
+            Some(id) => state.card(id).filter(saved),
+            None => state.customer_cards(customer_id).into_iter().find(saved),
+        }
+        .map(|c| c.id.clone())
     };
     if let Some(outcome) = testvalues::fixed_nonce(nonce) {
         return match outcome {
@@ -94,7 +95,7 @@ pub fn resolve(
             other => Err(Problem::Refused(other)),
         };
     }
-    let Some(minted) = state.nonces.iter().find(|n| n.nonce == nonce) else {
+    let Some(minted) = state.nonce(nonce) else {
         return Err(Problem::NotFound);
     };
     if let Some(used) = &minted.used {
@@ -235,10 +236,10 @@ fn mint_for(sq: &Square, tenant: &str, body: &Value) -> Result<Value, String> {
     });
     sq.tenants.with(tenant, |state| {
         // Bounded, so a long-running sandbox minting in a loop does not grow without end.
-        if state.nonces.len() >= MAX_NONCES_PER_TENANT {
-            state.nonces.remove(0);
+        if state.nonce_count() >= MAX_NONCES_PER_TENANT {
+            state.forget_oldest_nonce();
         }
-        state.nonces.push(nonce)
+        state.put_nonce(nonce)
     });
     Ok(answer)
 }

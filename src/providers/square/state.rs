@@ -1,9 +1,8 @@
-//! One seller's state (an access token's partition): customer profiles, cards on file, the
-//! nonces minted for it and its idempotency keys. Serialisable as the admin state shape;
-//! only an entity's id is needed to import it, everything else has a default.
+//! What the sandbox remembers for a Square seller (customer profiles, cards on file, the
+//! nonces minted for it) in the admin state shape: only an entity's id is needed to import
+//! it, everything else has a default. The live state is `store::TenantState`.
 
 use super::testvalues::Outcome;
-use crate::state::idempotency::IdempotencyKeys;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -141,49 +140,32 @@ pub struct NonceUse {
     pub card_id: String,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TenantState {
+/// A seller's state as `export` writes it and `import` reads it.
+#[derive(Debug, Default, Deserialize)]
+// The name import errors have always given (`expected struct TenantState`).
+#[serde(rename = "TenantState", deny_unknown_fields)]
+pub struct Snapshot {
     #[serde(default)]
     pub customers: Vec<Customer>,
     #[serde(default)]
     pub cards: Vec<Card>,
     #[serde(default)]
     pub nonces: Vec<Nonce>,
-    /// Remembered answers are transient (they expire after a day) and not part of the state.
-    #[serde(skip)]
-    pub idempotency: IdempotencyKeys,
 }
 
-impl TenantState {
-    pub fn customer(&self, id: &str) -> Option<&Customer> {
-        self.customers.iter().find(|c| c.id == id)
-    }
+/// A [`Snapshot`] of the live state, borrowed so an export copies nothing.
+#[derive(Serialize)]
+pub struct SnapshotView<'a> {
+    pub customers: Vec<&'a Customer>,
+    pub cards: Vec<&'a Card>,
+    pub nonces: Vec<&'a Nonce>,
+}
 
-    pub fn customer_mut(&mut self, id: &str) -> Option<&mut Customer> {
-        self.customers.iter_mut().find(|c| c.id == id)
-    }
-
-    pub fn card(&self, id: &str) -> Option<&Card> {
-        self.cards.iter().find(|c| c.id == id)
-    }
-
-    pub fn card_mut(&mut self, id: &str) -> Option<&mut Card> {
-        self.cards.iter_mut().find(|c| c.id == id)
-    }
-
-    pub fn nonce_mut(&mut self, nonce: &str) -> Option<&mut Nonce> {
-        self.nonces.iter_mut().find(|n| n.nonce == nonce)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.customers.is_empty() && self.cards.is_empty() && self.nonces.is_empty()
-    }
-
-    /// Merges an imported state: entities replace those with the same id, others are added.
-    /// Missing timestamps become `now`.
-    pub fn merge(&mut self, incoming: TenantState, now: &str) -> Result<(), String> {
-        for (i, mut customer) in incoming.customers.into_iter().enumerate() {
+impl Snapshot {
+    /// Checks what the types cannot, naming the first entity refused, and fills what a
+    /// brief seed leaves out: missing timestamps become `now`.
+    pub fn prepare(&mut self, now: &str) -> Result<(), String> {
+        for (i, customer) in self.customers.iter_mut().enumerate() {
             if customer.id.is_empty() {
                 return Err(format!("customers[{i}].id must not be empty"));
             }
@@ -200,30 +182,18 @@ impl TenantState {
             if customer.updated_at.is_empty() {
                 customer.updated_at = customer.created_at.clone();
             }
-            match self.customer_mut(&customer.id) {
-                Some(existing) => *existing = customer,
-                None => self.customers.push(customer),
-            }
         }
-        for (i, mut card) in incoming.cards.into_iter().enumerate() {
+        for (i, card) in self.cards.iter_mut().enumerate() {
             if card.id.is_empty() {
                 return Err(format!("cards[{i}].id must not be empty"));
             }
             if card.created_at.is_empty() {
                 card.created_at = now.to_string();
             }
-            match self.card_mut(&card.id) {
-                Some(existing) => *existing = card,
-                None => self.cards.push(card),
-            }
         }
-        for (i, nonce) in incoming.nonces.into_iter().enumerate() {
+        for (i, nonce) in self.nonces.iter().enumerate() {
             if nonce.nonce.is_empty() {
                 return Err(format!("nonces[{i}].nonce must not be empty"));
-            }
-            match self.nonce_mut(&nonce.nonce) {
-                Some(existing) => *existing = nonce,
-                None => self.nonces.push(nonce),
             }
         }
         Ok(())
