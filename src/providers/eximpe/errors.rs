@@ -1,7 +1,7 @@
 //! Eximpe's error catalogue (data in `catalogue.yaml`) and its `validation_error` envelope.
 
 use crate::problem::{FieldError, FieldErrorKind, JsonKind};
-use crate::reply::Reply;
+use crate::reply::{Reply, object};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -51,11 +51,26 @@ pub fn internal() -> Reply {
 pub fn validation(errors: Vec<(String, String, String)>) -> Reply {
     let errors: Vec<Value> = errors
         .into_iter()
-        .map(|(code, detail, attr)| json!({ "code": code, "detail": detail, "attr": attr }))
+        .map(|(code, detail, attr)| {
+            object([
+                ("code", code.into()),
+                ("detail", detail.into()),
+                ("attr", attr.into()),
+            ])
+        })
         .collect();
     Reply::json(
         400,
-        json!({ "success": false, "error": { "type": "validation_error", "errors": errors } }),
+        object([
+            ("success", false.into()),
+            (
+                "error",
+                object([
+                    ("type", "validation_error".into()),
+                    ("errors", Value::Array(errors)),
+                ]),
+            ),
+        ]),
     )
 }
 

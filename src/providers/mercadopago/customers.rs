@@ -6,7 +6,7 @@ use super::state::{Address, Customer, Identification, Phone};
 use super::store::Account;
 use super::timefmt;
 use crate::providers::Call;
-use crate::reply::Reply;
+use crate::reply::{Reply, object};
 use serde_json::{Value, json};
 
 /// Enough of RFC 5322 to tell an address from a typo, as Mercado Pago's 106 does.
@@ -266,10 +266,13 @@ impl MercadoPago {
             .collect();
         Reply::json(
             200,
-            json!({
-                "paging": { "total": total, "limit": limit, "offset": offset },
-                "results": results,
-            }),
+            object([
+                (
+                    "paging",
+                    json!({ "total": total, "limit": limit, "offset": offset }),
+                ),
+                ("results", Value::Array(results)),
+            ]),
         )
     }
 }

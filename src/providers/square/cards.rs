@@ -151,7 +151,10 @@ pub fn create_customer_card(sq: &Square, call: &Call, tenant: &Tenant) -> Reply 
         };
         match save(sq, state, Via::CustomerCard, request) {
             Ok(id) => match state.card(&id) {
-                Some(card) => Reply::json(200, json!({ "card": render::legacy_card(card) })),
+                Some(card) => Reply::json(
+                    200,
+                    crate::reply::object([("card", render::legacy_card(card))]),
+                ),
                 None => sq.error("INTERNAL_SERVER_ERROR", None, None),
             },
             Err(reply) => reply,
@@ -207,9 +210,10 @@ pub fn create(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
             };
             match save(sq, state, Via::CardsApi, request) {
                 Ok(id) => match state.card(&id) {
-                    Some(card) => {
-                        Reply::json(200, json!({ "card": render::card(card, &merchant) }))
-                    }
+                    Some(card) => Reply::json(
+                        200,
+                        crate::reply::object([("card", render::card(card, &merchant))]),
+                    ),
                     None => sq.error("INTERNAL_SERVER_ERROR", None, None),
                 },
                 Err(reply) => reply,
@@ -263,7 +267,10 @@ pub fn retrieve(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
     let id = call.param("card_id");
     let merchant = sq.merchant_id(tenant);
     sq.tenants.with(&tenant.key, |state| match state.card(id) {
-        Some(card) => Reply::json(200, json!({ "card": render::card(card, &merchant) })),
+        Some(card) => Reply::json(
+            200,
+            crate::reply::object([("card", render::card(card, &merchant))]),
+        ),
         None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
     })
 }
@@ -279,7 +286,10 @@ pub fn disable(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
                     card.enabled = false;
                     card.version += 1;
                 }
-                Reply::json(200, json!({ "card": render::card(card, &merchant) }))
+                Reply::json(
+                    200,
+                    crate::reply::object([("card", render::card(card, &merchant))]),
+                )
             }
             None => sq.error("NOT_FOUND", Some(CARD_NOT_FOUND), None),
         })
@@ -451,7 +461,10 @@ pub fn admin_update(sq: &Square, call: &crate::providers::AdminCall, card_id: &s
             if changed {
                 super::events::card_updated(sq, &tenant, &merchant, card_id, &rendered);
             }
-            Reply::json(200, json!({ "card": rendered, "updated": changed }))
+            Reply::json(
+                200,
+                crate::reply::object([("card", rendered), ("updated", changed.into())]),
+            )
         }
     }
 }

@@ -5,7 +5,7 @@ use super::render;
 use super::state::{CUSTOMER_FIELDS, Card, Customer};
 use super::store::TenantState;
 use crate::providers::{Call, Tenant};
-use crate::reply::Reply;
+use crate::reply::{Reply, object};
 use crate::time;
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -125,7 +125,10 @@ pub fn cards_of<'a>(state: &'a TenantState, customer_id: &str) -> Vec<&'a Card> 
 fn one(sq: &Square, call: &Call, state: &TenantState, c: &Customer) -> Reply {
     Reply::json(
         200,
-        json!({ "customer": render::customer(c, &cards_of(state, &c.id), &sq.version(call)) }),
+        object([(
+            "customer",
+            render::customer(c, &cards_of(state, &c.id), &sq.version(call)),
+        )]),
     )
 }
 

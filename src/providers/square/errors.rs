@@ -1,7 +1,7 @@
 //! Square's error catalogue (data in `catalogue.yaml`) and its `errors[]` envelope.
 
 use crate::problem::{FieldError, FieldErrorKind, JsonKind, Location};
-use crate::reply::Reply;
+use crate::reply::{Reply, object};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -89,7 +89,10 @@ impl Catalogue {
                 Value::Object(obj)
             })
             .collect();
-        Reply::json(status.unwrap_or(500), json!({ "errors": rendered }))
+        Reply::json(
+            status.unwrap_or(500),
+            object([("errors", Value::Array(rendered))]),
+        )
     }
 }
 
