@@ -152,8 +152,12 @@ impl Ids {
 
     /// Decimal digits, never starting with 0 (Mercado Pago card ids).
     pub fn digits(&self, len: usize) -> String {
-        let mut s = self.pick(&DIGITS[1..], 1);
-        s.push_str(&self.pick(DIGITS, len.saturating_sub(1)));
+        let mut rng = self.rng.lock();
+        let mut s = String::with_capacity(len.max(1));
+        s.push(char::from(DIGITS[1 + rng.random_range(0..DIGITS.len() - 1)]));
+        for _ in 1..len {
+            s.push(char::from(DIGITS[rng.random_range(0..DIGITS.len())]));
+        }
         s
     }
 

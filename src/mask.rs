@@ -3,7 +3,6 @@
 //! digits becomes its first six and last four digits around asterisks, as providers print
 //! them; secrets keep a short recognisable prefix and suffix.
 
-use crate::card;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -54,41 +53,45 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < bytes.len() {
         if is_digit_run_start(bytes, i) {
             let end = (i..bytes.len())
                 .find(|&j| !bytes[j].is_ascii_digit())
                 .unwrap_or(bytes.len());
-            let run = &text[i..end];
-            match masked_run(run) {
-                Some(masked) => out.push_str(&masked),
-                None => out.push_str(run),
+            if !write_masked_run(&bytes[i..end], &mut out) {
+                out.extend_from_slice(&bytes[i..end]);
             }
             i = end;
         } else {
-            let ch = text[i..].chars().next().unwrap_or(' ');
-            out.push(ch);
-            i += ch.len_utf8();
+            out.push(bytes[i]);
+            i += 1;
         }
     }
-    Cow::Owned(out)
+    // Only ASCII digits were replaced, by ASCII: the text is still UTF-8.
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
 }
 
-/// A run of digits as it may be kept: 13–19 digits keep their first six and last four
-/// around asterisks, longer runs (not card numbers) become all asterisks; `None` for runs
-/// short enough to keep as they are.
-fn masked_run(run: &str) -> Option<String> {
+/// Writes a run of digits as it may be kept: 13–19 digits keep their first six and last four
+/// around asterisks, longer runs (not card numbers) become all asterisks. Runs short enough to
+/// keep as they are write nothing and answer `false`.
+fn write_masked_run(run: &[u8], out: &mut Vec<u8>) -> bool {
     match run.len() {
-        13..=19 => Some(format!(
-            "{}{}{}",
-            card::first_six(run),
-            "*".repeat(run.len() - 10),
-            card::last_four(run)
-        )),
-        n if n > 19 => Some("*".repeat(n)),
-        _ => None,
+        n @ 13..=19 => {
+            out.extend_from_slice(&run[..6]);
+            out.resize(out.len() + n - 10, b'*');
+            out.extend_from_slice(&run[n - 4..]);
+            true
+        }
+        n if n > 19 => {
+            out.resize(out.len() + n, b'*');
+            true
+        }
+        _ => false,
     }
 }
 
@@ -192,13 +195,18 @@ impl<'a, 'o> Scanner<'a, 'o> {
 
     /// Replaces `bytes[start..end]` with `with` in the output.
     fn replace(&mut self, start: usize, end: usize, with: &[u8]) {
+        self.copy_up_to(start);
+        self.out.extend_from_slice(with);
+        self.copied = end;
+    }
+
+    /// Copies the input up to `start` into the output, where a replacement goes next.
+    fn copy_up_to(&mut self, start: usize) {
         if !self.changed {
             self.out.reserve(self.bytes.len() + 8);
             self.changed = true;
         }
         self.out.extend_from_slice(&self.bytes[self.copied..start]);
-        self.out.extend_from_slice(with);
-        self.copied = end;
     }
 
     /// Whether anything was masked (and so written to `out`).
@@ -261,12 +269,10 @@ impl<'a, 'o> Scanner<'a, 'o> {
                 let run_end = (i..end)
                     .find(|&j| !self.bytes[j].is_ascii_digit())
                     .unwrap_or(end);
-                // A run of ASCII digits is always UTF-8.
-                if let Some(masked) = std::str::from_utf8(&self.bytes[i..run_end])
-                    .ok()
-                    .and_then(masked_run)
-                {
-                    self.replace(i, run_end, masked.as_bytes());
+                if run_end - i >= 13 {
+                    self.copy_up_to(i);
+                    write_masked_run(&self.bytes[i..run_end], self.out);
+                    self.copied = run_end;
                 }
                 i = run_end;
             } else {

@@ -45,11 +45,6 @@ struct Slot {
 }
 
 impl TenantState {
-    pub fn find_duplicate(&self, identifier: &str, fingerprint: &str) -> bool {
-        self.of_identifier(identifier)
-            .any(|c| c.fingerprint.as_deref() == Some(fingerprint))
-    }
-
     pub fn of_identifier<'a>(&'a self, identifier: &'a str) -> impl Iterator<Item = &'a SavedCard> {
         self.by_identifier
             .get(identifier)
@@ -62,8 +57,44 @@ impl TenantState {
         self.cards.is_empty()
     }
 
+    #[cfg(test)]
     pub fn contains_token(&self, card_token: &str) -> bool {
         self.cards.contains_key(card_token)
+    }
+
+    /// Saves a card under a new token (the first `draw` gives that no card holds), unless its
+    /// identifier already holds the same card: `None` then. Each index is probed once: in a
+    /// tenant with a million cards every probe is a cache miss, and they were most of a save.
+    pub fn save_new(
+        &mut self,
+        mut card: SavedCard,
+        mut draw: impl FnMut() -> String,
+    ) -> Option<String> {
+        let tokens = self
+            .by_identifier
+            .entry(card.identifier.clone())
+            .or_default();
+        let duplicate = card.fingerprint.is_some()
+            && tokens.iter().any(|t| {
+                self.cards
+                    .get(t)
+                    .is_some_and(|slot| slot.card.fingerprint == card.fingerprint)
+            });
+        if duplicate {
+            return None;
+        }
+        let seq = self.saved + 1;
+        loop {
+            let token = draw();
+            if let std::collections::hash_map::Entry::Vacant(place) = self.cards.entry(token) {
+                let token = place.key().clone();
+                card.card_token = token.clone();
+                place.insert(Slot { seq, card });
+                self.saved = seq;
+                tokens.push(token.clone());
+                return Some(token);
+            }
+        }
     }
 
     /// Adds a card, or replaces the card with the same token.
@@ -151,10 +182,18 @@ impl TenantState {
 
 /// A Luhn-valid stand-in number on the card's network, as Eximpe's v2 returns with a save.
 pub fn network_token(first_six: &str, length: usize, env: &Env) -> String {
-    let prefix: String = first_six.chars().take(4).collect();
+    let prefix_end = first_six
+        .char_indices()
+        .nth(4)
+        .map_or(first_six.len(), |(i, _)| i);
+    let prefix = &first_six[..prefix_end];
     let middle = length.saturating_sub(prefix.len() + 1).max(1);
-    let partial = format!("{prefix}{}", env.ids.digits(middle));
-    format!("{partial}{}", card::luhn_check_digit(&partial))
+    let mut token = String::with_capacity(prefix.len() + middle + 1);
+    token.push_str(prefix);
+    token.push_str(&env.ids.digits(middle));
+    let check = card::luhn_check_digit(&token);
+    token.push(check);
+    token
 }
 
 fn current_year(env: &Env) -> i64 {
@@ -440,5 +479,45 @@ mod tests {
             s.of_identifier("u3").count(),
             n / 7 + usize::from(n % 7 > 3)
         );
+    }
+
+    #[test]
+    fn a_save_refuses_the_same_card_for_the_same_identifier_and_skips_taken_tokens() {
+        let env = env();
+        let card = |identifier: &str, fingerprint: &str| SavedCard {
+            identifier: identifier.into(),
+            fingerprint: Some(fingerprint.into()),
+            ..default_card("", &env)
+        };
+        let mut s = TenantState::default();
+        let mut draws = ["t1", "t1", "t2", "t3"].into_iter().map(String::from);
+        assert_eq!(
+            s.save_new(card("u1", "f1"), || draws.next().unwrap()),
+            Some("t1".into())
+        );
+        // The same card again for u1: refused, and no token drawn.
+        assert_eq!(s.save_new(card("u1", "f1"), || unreachable!()), None);
+        // "t1" is taken: the next draw is used.
+        assert_eq!(
+            s.save_new(card("u2", "f1"), || draws.next().unwrap()),
+            Some("t2".into())
+        );
+        assert_eq!(
+            s.save_new(card("u1", "f2"), || draws.next().unwrap()),
+            Some("t3".into())
+        );
+        let listed = |id: &str| {
+            s.of_identifier(id)
+                .map(|c| c.card_token.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(listed("u1"), ["t1", "t3"]);
+        assert_eq!(listed("u2"), ["t2"]);
+        let order: Vec<&str> = s
+            .in_save_order()
+            .iter()
+            .map(|c| c.card_token.as_str())
+            .collect();
+        assert_eq!(order, ["t1", "t2", "t3"]);
     }
 }
