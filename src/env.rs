@@ -154,7 +154,9 @@ impl Ids {
     pub fn digits(&self, len: usize) -> String {
         let mut rng = self.rng.lock();
         let mut s = String::with_capacity(len.max(1));
-        s.push(char::from(DIGITS[1 + rng.random_range(0..DIGITS.len() - 1)]));
+        s.push(char::from(
+            DIGITS[1 + rng.random_range(0..DIGITS.len() - 1)],
+        ));
         for _ in 1..len {
             s.push(char::from(DIGITS[rng.random_range(0..DIGITS.len())]));
         }

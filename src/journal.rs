@@ -312,7 +312,10 @@ impl Journal {
             .iter()
             .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
         {
-            let value = String::from_utf8_lossy(value.as_bytes());
+            let value = match value.to_str() {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(value.as_bytes()),
+            };
             let masked = mask::mask_header(name.as_str(), &value);
             for part in [name.as_str().as_bytes(), b"\0", masked.as_bytes(), b"\0"] {
                 kept.buf.extend_from_slice(part);

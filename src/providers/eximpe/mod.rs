@@ -47,8 +47,22 @@ pub struct Eximpe {
 /// The tenant key of a client (and sub-merchant). The parts are escaped so that no client id
 /// containing the separator can reach another client's cards.
 pub fn tenant_key(client_id: &str, merchant_id: &str) -> String {
-    let escape = |s: &str| s.replace('%', "%25").replace('/', "%2F");
-    format!("{}/{}", escape(client_id), escape(merchant_id))
+    let mut key = String::with_capacity(client_id.len() + merchant_id.len() + 1);
+    push_escaped(&mut key, client_id);
+    key.push('/');
+    push_escaped(&mut key, merchant_id);
+    key
+}
+
+/// `%` and `/` escaped, so the separator cannot come from either part.
+fn push_escaped(key: &mut String, part: &str) {
+    for ch in part.chars() {
+        match ch {
+            '%' => key.push_str("%25"),
+            '/' => key.push_str("%2F"),
+            ch => key.push(ch),
+        }
+    }
 }
 
 impl Eximpe {
