@@ -63,14 +63,7 @@ pub fn log(line: Line<'_>) {
         return;
     }
     let Some(sink) = SINK.get() else {
-        tracing::info!(
-            target: TARGET,
-            method = %line.method,
-            path = %line.path,
-            operation = line.operation,
-            status = line.status,
-            micros = line.micros,
-        );
+        event(&line);
         return;
     };
     let now = SystemTime::now()
@@ -81,6 +74,19 @@ pub fn log(line: Line<'_>) {
         format(out, sink.format, now.as_secs(), now.subsec_micros(), &line);
         (sink.write)(out);
     });
+}
+
+/// The line as a `tracing` event, for programs with their own subscriber (and the model the
+/// direct formatting is tested against).
+fn event(line: &Line<'_>) {
+    tracing::info!(
+        target: TARGET,
+        method = %line.method,
+        path = %line.path,
+        operation = line.operation,
+        status = line.status,
+        micros = line.micros,
+    );
 }
 
 /// Appends the line as `tracing_subscriber`'s formatter would write it at that time.
@@ -223,16 +229,7 @@ mod tests {
             .with_writer(captured.clone())
             .with_timer(FixedTime)
             .with_ansi(format == Format::Ansi);
-        let emit = || {
-            tracing::info!(
-                target: TARGET,
-                method = %line.method,
-                path = %line.path,
-                operation = line.operation,
-                status = line.status,
-                micros = line.micros,
-            )
-        };
+        let emit = || event(line);
         match format {
             Format::Json => tracing::subscriber::with_default(builder.json().finish(), emit),
             _ => tracing::subscriber::with_default(builder.finish(), emit),

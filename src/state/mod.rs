@@ -15,6 +15,20 @@ pub mod sharded;
 
 pub use sharded::ShardedMap;
 
+/// An entity and its place in creation order: state maps keep entities by id, and the views
+/// users see in order (lists, cursors, exports) sort by `seq`.
+#[derive(Debug, Clone)]
+pub struct Held<T> {
+    pub seq: u64,
+    pub item: T,
+}
+
+/// The items, in creation order.
+pub fn in_creation_order<T>(mut held: Vec<&Held<T>>) -> Vec<&T> {
+    held.sort_unstable_by_key(|h| h.seq);
+    held.into_iter().map(|h| &h.item).collect()
+}
+
 /// FNV-1a with a final mix, for state maps keyed by ids, tokens and credentials: these
 /// keys are short, and SipHash's resistance to crafted collisions buys a local test double
 /// nothing while costing a noticeable part of every save.

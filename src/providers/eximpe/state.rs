@@ -5,7 +5,7 @@
 use super::cards::{self, CardType, Network};
 use crate::card;
 use crate::env::Env;
-use crate::state::ShardedMap;
+use crate::state::{Held, ShardedMap, in_creation_order};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -32,16 +32,9 @@ pub struct SavedCard {
 /// in it); each card's place in the save order is kept for exports.
 #[derive(Debug, Default, Clone)]
 pub struct TenantState {
-    cards: ShardedMap<String, Slot>,
+    cards: ShardedMap<String, Held<SavedCard>>,
     by_identifier: ShardedMap<String, Vec<String>>,
     saved: u64,
-}
-
-#[derive(Debug, Clone)]
-struct Slot {
-    /// Place in the save order.
-    seq: u64,
-    card: SavedCard,
 }
 
 impl TenantState {
@@ -50,7 +43,7 @@ impl TenantState {
             .get(identifier)
             .into_iter()
             .flatten()
-            .filter_map(|token| self.cards.get(token).map(|slot| &slot.card))
+            .filter_map(|token| self.cards.get(token).map(|slot| &slot.item))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,7 +71,7 @@ impl TenantState {
             && tokens.iter().any(|t| {
                 self.cards
                     .get(t)
-                    .is_some_and(|slot| slot.card.fingerprint == card.fingerprint)
+                    .is_some_and(|slot| slot.item.fingerprint == card.fingerprint)
             });
         if duplicate {
             return None;
@@ -89,7 +82,7 @@ impl TenantState {
             if let std::collections::hash_map::Entry::Vacant(place) = self.cards.entry(token) {
                 let token = place.key().clone();
                 card.card_token = token.clone();
-                place.insert(Slot { seq, card });
+                place.insert(Held { seq, item: card });
                 self.saved = seq;
                 tokens.push(token.clone());
                 return Some(token);
@@ -102,11 +95,11 @@ impl TenantState {
         if let Some(old) = self.cards.get_mut(&card.card_token) {
             // A saved token keeps its place in the save order; only the stored fields change,
             // and the identifier lists only when the card moved to another identifier.
-            let moved = old.card.identifier != card.identifier;
-            let old_identifier = std::mem::replace(&mut old.card, card).identifier;
+            let moved = old.item.identifier != card.identifier;
+            let old_identifier = std::mem::replace(&mut old.item, card).identifier;
             if moved {
-                let identifier = old.card.identifier.clone();
-                let token = old.card.card_token.clone();
+                let identifier = old.item.identifier.clone();
+                let token = old.item.card_token.clone();
                 self.unindex(&old_identifier, &token);
                 self.by_identifier
                     .entry(identifier)
@@ -122,7 +115,7 @@ impl TenantState {
         self.saved += 1;
         let seq = self.saved;
         self.cards
-            .insert(card.card_token.clone(), Slot { seq, card });
+            .insert(card.card_token.clone(), Held { seq, item: card });
     }
 
     fn unindex(&mut self, identifier: &str, card_token: &str) {
@@ -139,7 +132,7 @@ impl TenantState {
         if self
             .cards
             .get(card_token)
-            .is_none_or(|slot| slot.card.identifier != identifier)
+            .is_none_or(|slot| slot.item.identifier != identifier)
         {
             return false;
         }
@@ -150,9 +143,7 @@ impl TenantState {
 
     /// Every card, in save order.
     pub fn in_save_order(&self) -> Vec<&SavedCard> {
-        let mut slots: Vec<&Slot> = self.cards.values().collect();
-        slots.sort_unstable_by_key(|slot| slot.seq);
-        slots.into_iter().map(|slot| &slot.card).collect()
+        in_creation_order(self.cards.values().collect())
     }
 
     pub fn export(&self) -> Value {
@@ -167,7 +158,7 @@ impl TenantState {
         let mut next = self.clone();
         for (i, partial) in seed.cards.into_iter().enumerate() {
             let base = match next.cards.get(&partial.card_token) {
-                Some(existing) => existing.card.clone(),
+                Some(existing) => existing.item.clone(),
                 None => default_card(&partial.card_token, env),
             };
             let card = partial

@@ -11,20 +11,8 @@
 //! [`Account::add_card`] and [`Account::remove_card`].
 
 use super::state::{Card, Customer, PaymentProfile};
-use crate::state::ShardedMap;
 use crate::state::idempotency::IdempotencyKeys;
-
-/// An entity and its place in creation order.
-#[derive(Debug)]
-struct Held<T> {
-    seq: u64,
-    item: T,
-}
-
-fn in_creation_order<T>(mut held: Vec<&Held<T>>) -> Vec<&T> {
-    held.sort_unstable_by_key(|h| h.seq);
-    held.into_iter().map(|h| &h.item).collect()
-}
+use crate::state::{Held, ShardedMap, in_creation_order};
 
 /// Lookups other than by a customer's or profile's own id. Imports may repeat an email or a
 /// card id, so each key lists every holder (a customer once per card it holds).

@@ -9,22 +9,10 @@
 //! the index of a customer's cards follows; [`TenantState::put_card`] may change both.
 
 use super::state::{Card, Customer, Nonce, Snapshot, SnapshotView};
-use crate::state::ShardedMap;
 use crate::state::idempotency::IdempotencyKeys;
+use crate::state::{Held, ShardedMap, in_creation_order};
 use serde::{Serialize, Serializer};
 use std::collections::VecDeque;
-
-/// An entity and its place in creation order.
-#[derive(Debug)]
-struct Held<T> {
-    seq: u64,
-    item: T,
-}
-
-fn in_creation_order<T>(mut held: Vec<&Held<T>>) -> Vec<&T> {
-    held.sort_unstable_by_key(|h| h.seq);
-    held.into_iter().map(|h| &h.item).collect()
-}
 
 #[derive(Default)]
 pub struct TenantState {
