@@ -212,6 +212,7 @@ impl Env {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn generated_ids_never_look_like_card_numbers() {
@@ -223,8 +224,6 @@ mod tests {
             }
         }
     }
-
-    use super::*;
 
     #[test]
     fn a_seed_makes_ids_repeatable() {

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Request headers worth showing (others are noise for test assertions).
@@ -75,7 +76,11 @@ pub struct Trace {
 
 /// A stable short digest of a tenant credential.
 pub fn tenant_id(key: &str) -> String {
-    format!("{:016x}", crate::digest::fnv1a(key.as_bytes()))
+    digest_text(crate::digest::fnv1a(key.as_bytes()))
+}
+
+fn digest_text(digest: u64) -> String {
+    format!("{digest:016x}")
 }
 
 /// Filters for reading the journal; `None` matches everything.
@@ -175,19 +180,19 @@ impl Kept {
             .and_then(|bytes| std::str::from_utf8(bytes).ok())
     }
 
-    /// Appends `parts` (one field, written in pieces) to the buffer.
-    fn put(&mut self, field: Field, parts: &[&[u8]]) {
+    /// Appends a field to the buffer, as `write` writes it.
+    fn put_with(&mut self, field: Field, write: impl FnOnce(&mut Vec<u8>)) {
         let start = self.buf.len();
-        for part in parts {
-            self.buf.extend_from_slice(part);
-        }
+        write(&mut self.buf);
         self.spans[field as usize] = Some((start, self.buf.len()));
     }
 
+    fn put(&mut self, field: Field, text: &str) {
+        self.put_with(field, |buf| buf.extend_from_slice(text.as_bytes()));
+    }
+
     fn put_body(&mut self, field: Field, body: &[u8]) {
-        let start = self.buf.len();
-        mask::mask_body_into(body, &mut self.buf);
-        self.spans[field as usize] = Some((start, self.buf.len()));
+        self.put_with(field, |buf| mask::mask_body_into(body, buf));
     }
 
     fn entry(&self) -> Entry {
@@ -206,7 +211,7 @@ impl Kept {
             provider: owned(Field::Provider),
             operation: owned(Field::Operation),
             tenant: owned(Field::Tenant),
-            tenant_id: self.tenant_digest.map(|d| format!("{d:016x}")),
+            tenant_id: self.tenant_digest.map(digest_text),
             status: self.status,
             scenario: owned(Field::Scenario),
             direction: self.direction,
@@ -285,43 +290,40 @@ impl Journal {
             buf,
             spans: [None; FIELDS],
         };
-        kept.put(Field::Method, &[method.as_bytes()]);
-        kept.put(Field::Path, &[mask::mask_text(path).as_bytes()]);
+        kept.put(Field::Method, method);
+        kept.put(Field::Path, &mask::mask_text(path));
         if let Some(q) = query {
-            kept.put(Field::Query, &[mask::mask_text(q).as_bytes()]);
+            kept.put(Field::Query, &mask::mask_text(q));
         }
         if let Some(p) = &trace.provider {
-            kept.put(Field::Provider, &[p.as_bytes()]);
+            kept.put(Field::Provider, p);
         }
         if let Some(o) = &trace.operation {
-            kept.put(Field::Operation, &[o.as_bytes()]);
+            kept.put(Field::Operation, o);
         }
         if let Some(t) = &trace.tenant {
-            match mask::secret_ends(t) {
-                Some((head, tail)) => {
-                    kept.put(Field::Tenant, &[head.as_bytes(), b"...", tail.as_bytes()])
-                }
-                None => kept.put(Field::Tenant, &[b"***"]),
-            }
+            kept.put_with(Field::Tenant, |buf| {
+                let _ = write!(buf, "{}", mask::MaskedSecret(t));
+            });
         }
         if let Some(s) = &trace.scenario {
-            kept.put(Field::Scenario, &[s.as_bytes()]);
+            kept.put(Field::Scenario, s);
         }
-        let start = kept.buf.len();
-        for (name, value) in headers
-            .iter()
-            .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
-        {
-            let value = match value.to_str() {
-                Ok(text) => std::borrow::Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(value.as_bytes()),
-            };
-            let masked = mask::mask_header(name.as_str(), &value);
-            for part in [name.as_str().as_bytes(), b"\0", masked.as_bytes(), b"\0"] {
-                kept.buf.extend_from_slice(part);
+        kept.put_with(Field::Headers, |buf| {
+            for (name, value) in headers
+                .iter()
+                .filter(|(name, _)| KEPT_HEADERS.contains(&name.as_str()))
+            {
+                let value = match value.to_str() {
+                    Ok(text) => std::borrow::Cow::Borrowed(text),
+                    Err(_) => String::from_utf8_lossy(value.as_bytes()),
+                };
+                let masked = mask::mask_header(name.as_str(), &value);
+                for part in [name.as_str().as_bytes(), b"\0", masked.as_bytes(), b"\0"] {
+                    buf.extend_from_slice(part);
+                }
             }
-        }
-        kept.spans[Field::Headers as usize] = Some((start, kept.buf.len()));
+        });
         kept.put_body(Field::RequestBody, &trace.request_body);
         kept.put_body(Field::ResponseBody, response_body);
 

@@ -353,15 +353,25 @@ pub fn mask_body(bytes: &[u8]) -> Value {
 
 /// A secret shown only by its ends: `TEST-1234...6796`.
 pub fn mask_secret(secret: &str) -> String {
-    match secret_ends(secret) {
-        Some((head, tail)) => format!("{head}...{tail}"),
-        None => "***".into(),
+    MaskedSecret(secret).to_string()
+}
+
+/// A secret as [`mask_secret`] shows it, written wherever it is displayed (the journal writes
+/// it into its buffer without an intermediate string).
+pub struct MaskedSecret<'a>(pub &'a str);
+
+impl std::fmt::Display for MaskedSecret<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match secret_ends(self.0) {
+            Some((head, tail)) => write!(f, "{head}...{tail}"),
+            None => f.write_str("***"),
+        }
     }
 }
 
 /// The first eight and last four characters a masked secret keeps; `None` when the secret is
 /// too short to show any of it.
-pub fn secret_ends(secret: &str) -> Option<(&str, &str)> {
+fn secret_ends(secret: &str) -> Option<(&str, &str)> {
     let count = secret.chars().count();
     if count <= 12 {
         return None;

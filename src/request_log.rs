@@ -105,36 +105,38 @@ pub fn format(out: &mut Vec<u8>, format: Format, secs: u64, micros: u32, line: &
     let _ = write!(&mut stamp[19..], ".{micros:06}Z");
     let stamp = &stamp[..];
     match format {
-        Format::Text => {
-            out.extend_from_slice(stamp);
-            out.extend_from_slice(b"  INFO paysandbox::request: method=");
+        Format::Text | Format::Ansi => {
+            let ansi = format == Format::Ansi;
+            if ansi {
+                out.extend_from_slice(b"\x1b[2m");
+                out.extend_from_slice(stamp);
+                out.extend_from_slice(
+                    b"\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2mpaysandbox::request\x1b[0m\x1b[2m:\x1b[0m",
+                );
+            } else {
+                out.extend_from_slice(stamp);
+                out.extend_from_slice(b"  INFO paysandbox::request:");
+            }
+            // ` name=`, the name in italics and `=` dimmed in colour.
+            let name = |out: &mut Vec<u8>, name: &str| {
+                let (before, after): (&[u8], &[u8]) = if ansi {
+                    (b" \x1b[3m", b"\x1b[0m\x1b[2m=\x1b[0m")
+                } else {
+                    (b" ", b"=")
+                };
+                out.extend_from_slice(before);
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(after);
+            };
+            name(out, "method");
             out.extend_from_slice(line.method.as_bytes());
-            out.extend_from_slice(b" path=");
+            name(out, "path");
             out.extend_from_slice(line.path.as_bytes());
-            out.extend_from_slice(b" operation=");
+            name(out, "operation");
             debug_str(out, line.operation);
-            let _ = writeln!(out, " status={} micros={}", line.status, line.micros);
-        }
-        Format::Ansi => {
-            const EQ: &[u8] = b"\x1b[0m\x1b[2m=\x1b[0m";
-            out.extend_from_slice(b"\x1b[2m");
-            out.extend_from_slice(stamp);
-            out.extend_from_slice(
-                b"\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2mpaysandbox::request\x1b[0m\x1b[2m:\x1b[0m \x1b[3mmethod",
-            );
-            out.extend_from_slice(EQ);
-            out.extend_from_slice(line.method.as_bytes());
-            out.extend_from_slice(b" \x1b[3mpath");
-            out.extend_from_slice(EQ);
-            out.extend_from_slice(line.path.as_bytes());
-            out.extend_from_slice(b" \x1b[3moperation");
-            out.extend_from_slice(EQ);
-            debug_str(out, line.operation);
-            out.extend_from_slice(b" \x1b[3mstatus");
-            out.extend_from_slice(EQ);
+            name(out, "status");
             let _ = write!(out, "{}", line.status);
-            out.extend_from_slice(b" \x1b[3mmicros");
-            out.extend_from_slice(EQ);
+            name(out, "micros");
             let _ = writeln!(out, "{}", line.micros);
         }
         Format::Json => {

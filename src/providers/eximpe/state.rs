@@ -50,6 +50,11 @@ impl TenantState {
         self.cards.is_empty()
     }
 
+    fn next_seq(&mut self) -> u64 {
+        self.saved += 1;
+        self.saved
+    }
+
     #[cfg(test)]
     pub fn contains_token(&self, card_token: &str) -> bool {
         self.cards.contains_key(card_token)
@@ -63,6 +68,9 @@ impl TenantState {
         mut card: SavedCard,
         mut draw: impl FnMut() -> String,
     ) -> Option<String> {
+        // Drawn before the index is borrowed; a refused duplicate leaves a gap, which orders
+        // the same.
+        let seq = self.next_seq();
         let tokens = self
             .by_identifier
             .entry(card.identifier.clone())
@@ -76,14 +84,12 @@ impl TenantState {
         if duplicate {
             return None;
         }
-        let seq = self.saved + 1;
         loop {
             let token = draw();
             if let std::collections::hash_map::Entry::Vacant(place) = self.cards.entry(token) {
                 let token = place.key().clone();
                 card.card_token = token.clone();
                 place.insert(Held { seq, item: card });
-                self.saved = seq;
                 tokens.push(token.clone());
                 return Some(token);
             }
@@ -112,8 +118,7 @@ impl TenantState {
             .entry(card.identifier.clone())
             .or_default()
             .push(card.card_token.clone());
-        self.saved += 1;
-        let seq = self.saved;
+        let seq = self.next_seq();
         self.cards
             .insert(card.card_token.clone(), Held { seq, item: card });
     }
