@@ -263,6 +263,10 @@ impl<'a, 'o> Scanner<'a, 'o> {
 
     /// Masks the long digit runs inside a string's contents.
     fn mask_runs(&mut self, start: usize, end: usize) {
+        // Most strings (keys, names, codes) hold no such run: rule them out in one tight pass.
+        if end - start < 13 || !has_long_digit_run(&self.bytes[start..end]) {
+            return;
+        }
         let mut i = start;
         while i < end {
             if self.bytes[i].is_ascii_digit() {
@@ -284,7 +288,7 @@ impl<'a, 'o> Scanner<'a, 'o> {
 
 /// The index just past the string starting at `start` (an unterminated string runs to the end).
 fn string_end(bytes: &[u8], start: usize) -> usize {
-    match bytes[start + 1..].iter().position(|&b| b == b'"') {
+    match memchr::memchr(b'"', &bytes[start + 1..]) {
         Some(p) => start + 1 + p + 1,
         None => bytes.len(),
     }

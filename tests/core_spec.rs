@@ -282,3 +282,21 @@ fn check_names_both_specs_when_two_serve_the_same_path() {
         "{out}"
     );
 }
+
+#[test]
+fn check_refuses_a_header_parameter_whose_name_no_http_header_can_have() {
+    let dir = scratch_dir("header-name");
+    copy_specs(&dir);
+    let path = dir.join("eximpe.yaml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let broken = text.replacen("- name: X-API-Version", "- name: X API Version", 1);
+    assert_ne!(text, broken, "the fixture must change the spec");
+    std::fs::write(&path, broken).expect("write");
+    let (ok, out) = check(&dir);
+    assert!(!ok);
+    assert!(
+        out.contains("eximpe.yaml: #/paths/~1pg~1tokens~1/post/parameters/")
+            && out.contains("/name: \"X API Version\" is not a valid HTTP header name"),
+        "{out}"
+    );
+}

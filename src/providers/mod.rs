@@ -89,7 +89,9 @@ impl Call<'_> {
             .unwrap_or_default()
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    /// A header's value. Hot paths pass a constant [`HeaderName`](hyper::header::HeaderName):
+    /// a name given as text is parsed again on every call.
+    pub fn header<K: hyper::header::AsHeaderName>(&self, name: K) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 

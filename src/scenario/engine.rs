@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub const HEADER: &str = "x-sandbox-scenario";
+/// [`HEADER`], parsed once: it is looked up on every request.
+const HEADER_NAME: hyper::header::HeaderName = hyper::header::HeaderName::from_static(HEADER);
 
 /// Seconds sent in `Retry-After` on a 429 or 5xx when the scenario names none.
 pub const DEFAULT_RETRY_AFTER: &str = "1";
@@ -360,7 +362,10 @@ impl Engine {
     }
 
     fn decide(&self, provider: &dyn Provider, call: &Call, tenant: &Tenant) -> Option<Decision> {
-        let header = call.header(HEADER).map(str::trim).filter(|h| !h.is_empty());
+        let header = call
+            .header(&HEADER_NAME)
+            .map(str::trim)
+            .filter(|h| !h.is_empty());
         if header.is_none() && self.activations.load(Ordering::Relaxed) == 0 {
             return None;
         }

@@ -73,6 +73,9 @@ pub struct ParamSpec {
     pub name: String,
     pub location: crate::problem::Location,
     pub required: bool,
+    /// A header parameter's name, parsed once: looking a header up by text parses the text
+    /// again on every request.
+    pub header: Option<hyper::header::HeaderName>,
     /// The declared JSON type, used to read the raw string as a typed value.
     pub kind: Option<String>,
     pub validator: jsonschema::Validator,
@@ -632,9 +635,20 @@ impl<'a> Compiler<'a> {
             .get("type")
             .and_then(Value::as_str)
             .map(str::to_string);
+        let header = match location {
+            Location::Header => Some(hyper::header::HeaderName::try_from(name).map_err(|_| {
+                SpecError::at(
+                    self.file,
+                    format!("{pointer}/name"),
+                    format!("{name:?} is not a valid HTTP header name"),
+                )
+            })?),
+            _ => None,
+        };
         Ok(ParamSpec {
             name: name.to_string(),
             location,
+            header,
             required: location == Location::Path
                 || p.get("required").and_then(Value::as_bool).unwrap_or(false),
             kind,

@@ -29,33 +29,70 @@ pub fn in_creation_order<T>(mut held: Vec<&Held<T>>) -> Vec<&T> {
     held.into_iter().map(|h| &h.item).collect()
 }
 
-/// FNV-1a with a final mix, for state maps keyed by ids, tokens and credentials: these
-/// keys are short, and SipHash's resistance to crafted collisions buys a local test double
-/// nothing while costing a noticeable part of every save.
-pub struct Fnv(u64);
+/// The hasher of state maps keyed by ids, tokens and credentials: eight bytes per step,
+/// each folded in with a 64×64→128-bit multiply. SipHash's resistance to crafted collisions
+/// buys a local test double nothing while costing a noticeable part of every save, and a
+/// byte-at-a-time hash (FNV) was still 3% of a save's CPU on 20-byte keys.
+pub struct KeyHasher(u64);
 
-impl Default for Fnv {
+const SEED: u64 = 0x243f_6a88_85a3_08d3;
+const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The high and low halves of the full product, folded: every input bit reaches every
+/// output bit within a step or two.
+#[inline]
+fn fold_multiply(a: u64, b: u64) -> u64 {
+    let full = u128::from(a) * u128::from(b);
+    (full as u64) ^ ((full >> 64) as u64)
+}
+
+impl Default for KeyHasher {
     fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+        KeyHasher(SEED)
     }
 }
 
-impl Hasher for Fnv {
+impl Hasher for KeyHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = fold_multiply(self.0 ^ u64::from_le_bytes(word), MULTIPLIER);
         }
+        let rest = chunks.remainder();
+        // The tail's length goes in with it, so "ab" and "ab\0" hash apart.
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        let tail = u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59);
+        self.0 = fold_multiply(self.0 ^ tail, MULTIPLIER);
     }
 
+    #[inline]
+    fn write_u8(&mut self, b: u8) {
+        self.0 = fold_multiply(self.0 ^ u64::from(b), MULTIPLIER);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = fold_multiply(self.0 ^ n, MULTIPLIER);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    #[inline]
     fn finish(&self) -> u64 {
-        // FNV's low bits see only the bytes' low bits; tables index by low bits.
-        let h = (self.0 ^ (self.0 >> 32)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^ (h >> 29)
+        // Tables index by the low bits and tag by the top seven: one more fold spreads both.
+        fold_multiply(self.0, SEED)
     }
 }
 
 /// The hasher of state maps.
-pub type FastHash = BuildHasherDefault<Fnv>;
+pub type FastHash = BuildHasherDefault<KeyHasher>;
 /// A `HashMap` with [`FastHash`].
 pub type FastMap<K, V> = HashMap<K, V, FastHash>;
 
@@ -139,6 +176,8 @@ impl<T: Default> Tenants<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
+    use std::hash::Hash;
 
     #[test]
     fn tenants_are_isolated_and_resettable() {
@@ -159,5 +198,40 @@ mod tests {
         t.with("a", |v| v.push(1));
         assert_eq!(t.keys_where(|v| !v.is_empty()), ["a", "c"]);
         assert_eq!(t.keys_where(|_| true), ["a", "b", "c"]);
+    }
+
+    fn key_hash(key: &str) -> u64 {
+        let mut h = KeyHasher::default();
+        key.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn key_hashes_spread_over_low_and_high_bits() {
+        // Ids as the providers draw them: a shared prefix, a counter, lengths around eight.
+        let keys: Vec<String> = (0..100_000).map(|n| format!("card_{n:07}")).collect();
+        let hashes: HashSet<u64> = keys.iter().map(|k| key_hash(k)).collect();
+        assert_eq!(hashes.len(), keys.len(), "no two of these keys may collide");
+        for shift in [0, 57] {
+            // Tables index by the low bits and tag by the top seven: both must be balanced.
+            let mut buckets = [0usize; 64];
+            for h in &hashes {
+                buckets[((h >> shift) & 63) as usize] += 1;
+            }
+            let (min, max) = (buckets.iter().min(), buckets.iter().max());
+            assert!(
+                min > Some(&1400) && max < Some(&1750),
+                "bits from {shift}: {buckets:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn key_hash_sees_every_byte_and_the_length() {
+        assert_ne!(key_hash("abcdefgh"), key_hash("abcdefgi"));
+        assert_ne!(key_hash("abcdefgh1"), key_hash("abcdefgh2"));
+        assert_ne!(key_hash("ab"), key_hash("ab\0"));
+        assert_ne!(key_hash(""), key_hash("\0"));
+        assert_eq!(key_hash("same"), key_hash("same"));
     }
 }

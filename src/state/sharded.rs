@@ -7,7 +7,7 @@
 //! [`SHARDS`] maps that grow one at a time, so a growth step moves a sixty-fourth of the
 //! entries. Small maps (most tenants) stay one map and cost nothing extra.
 
-use super::{FastMap, Fnv};
+use super::{FastMap, KeyHasher};
 use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
 use std::hash::{Hash, Hasher};
@@ -39,7 +39,7 @@ impl<K, V> Default for ShardedMap<K, V> {
 /// The shard of a key. The shards' own tables index by the same hash's low bits and tag by
 /// its top seven; the shard is picked from a multiplied hash so that neither is narrowed.
 fn shard_of<Q: Hash + ?Sized>(key: &Q) -> usize {
-    let mut h = Fnv::default();
+    let mut h = KeyHasher::default();
     key.hash(&mut h);
     (h.finish().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SHARDS.trailing_zeros())) as usize
 }

@@ -23,6 +23,7 @@ use crate::reply::Reply;
 use crate::spec::Operation;
 use crate::state::Tenants;
 use hyper::Method;
+use hyper::header::HeaderName;
 use parking_lot::RwLock;
 use serde_json::Value;
 use settings::{Access, Settings};
@@ -31,6 +32,11 @@ use std::sync::Arc;
 pub use errors::Catalogue;
 
 pub const NAME: &str = "eximpe";
+
+/// Credential headers, parsed once (see [`Call::header`]).
+const CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
+const CLIENT_SECRET: HeaderName = HeaderName::from_static("x-client-secret");
+const MERCHANT_ID: HeaderName = HeaderName::from_static("x-merchant-id");
 
 /// The client credentials `paysandbox compare` replays recordings with (theirs are redacted).
 const REPLAY_CLIENT_ID: &str = "paysandbox-compare";
@@ -86,8 +92,8 @@ impl Provider for Eximpe {
     }
 
     fn authenticate(&self, call: &Call) -> Result<Tenant, Reply> {
-        let present = |name: &str| call.header(name).map(str::trim).filter(|v| !v.is_empty());
-        let (Some(id), Some(secret)) = (present("x-client-id"), present("x-client-secret")) else {
+        let present = |name| call.header(name).map(str::trim).filter(|v| !v.is_empty());
+        let (Some(id), Some(secret)) = (present(&CLIENT_ID), present(&CLIENT_SECRET)) else {
             return Err(self.error("ERR_AUTH_000"));
         };
         match self.settings.read().access(id, secret) {
@@ -96,10 +102,7 @@ impl Provider for Eximpe {
             Access::Forbidden => return Err(self.error("ERR_AUTH_001")),
         }
         // PSP clients act for a sub-merchant; each sub-merchant's cards are its own.
-        let merchant = call
-            .header("x-merchant-id")
-            .map(str::trim)
-            .unwrap_or_default();
+        let merchant = call.header(&MERCHANT_ID).map(str::trim).unwrap_or_default();
         Ok(Tenant {
             key: tenant_key(id, merchant),
         })

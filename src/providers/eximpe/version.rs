@@ -9,19 +9,24 @@ pub enum ApiVersion {
 }
 
 pub const HEADER: &str = "X-API-Version";
+/// [`HEADER`], parsed once for lookups.
+pub const HEADER_NAME: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-api-version");
 
 impl ApiVersion {
     /// Reads a version string such as `2.0.0`; only majors 1 and 2 exist.
     pub fn parse(value: &str) -> Option<ApiVersion> {
-        let parts: Vec<&str> = value.split('.').collect();
-        if parts.len() != 3
-            || parts
-                .iter()
-                .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-        {
+        let mut parts = value.split('.');
+        let major = parts.next()?;
+        let numbers_only = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        let well_formed = numbers_only(major)
+            && parts.next().is_some_and(numbers_only)
+            && parts.next().is_some_and(numbers_only)
+            && parts.next().is_none();
+        if !well_formed {
             return None;
         }
-        match parts[0].trim_start_matches('0') {
+        match major.trim_start_matches('0') {
             "1" => Some(ApiVersion::V1),
             "2" => Some(ApiVersion::V2),
             _ => None,
