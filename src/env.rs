@@ -130,10 +130,10 @@ impl Ids {
 
     fn pick(&self, alphabet: &[u8], len: usize) -> String {
         let mut rng = self.rng.lock();
+        let mut id = String::with_capacity(len);
         loop {
-            let id: String = (0..len)
-                .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
-                .collect();
+            id.clear();
+            id.extend((0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char));
             // An id holding a run of 13+ digits reads as a card number: every dump and the
             // journal would mask it, and an exported state could not be read back. With hex,
             // about one 32-character id in thirty has such a run.

@@ -32,7 +32,10 @@ pub struct SavedCard {
 /// in it); each card's place in the save order is kept for exports.
 #[derive(Debug, Default, Clone)]
 pub struct TenantState {
-    cards: ShardedMap<String, Held<SavedCard>>,
+    /// Boxed: a card is ~300 bytes, and a table that grows moves (and keeps spare room for)
+    /// every entry it holds. Inline, each growth of a large tenant's shard copied megabytes
+    /// and faulted in fresh pages under the tenant's lock.
+    cards: ShardedMap<String, Held<Box<SavedCard>>>,
     by_identifier: ShardedMap<String, Vec<String>>,
     saved: u64,
 }
@@ -43,7 +46,7 @@ impl TenantState {
             .get(identifier)
             .into_iter()
             .flatten()
-            .filter_map(|token| self.cards.get(token).map(|slot| &slot.item))
+            .filter_map(|token| self.cards.get(token).map(|slot| &*slot.item))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -89,7 +92,10 @@ impl TenantState {
             if let std::collections::hash_map::Entry::Vacant(place) = self.cards.entry(token) {
                 let token = place.key().clone();
                 card.card_token = token.clone();
-                place.insert(Held { seq, item: card });
+                place.insert(Held {
+                    seq,
+                    item: Box::new(card),
+                });
                 tokens.push(token.clone());
                 return Some(token);
             }
@@ -102,7 +108,7 @@ impl TenantState {
             // A saved token keeps its place in the save order; only the stored fields change,
             // and the identifier lists only when the card moved to another identifier.
             let moved = old.item.identifier != card.identifier;
-            let old_identifier = std::mem::replace(&mut old.item, card).identifier;
+            let old_identifier = std::mem::replace(&mut *old.item, card).identifier;
             if moved {
                 let identifier = old.item.identifier.clone();
                 let token = old.item.card_token.clone();
@@ -120,7 +126,13 @@ impl TenantState {
             .push(card.card_token.clone());
         let seq = self.next_seq();
         self.cards
-            .insert(card.card_token.clone(), Held { seq, item: card });
+            .insert(
+                card.card_token.clone(),
+                Held {
+                    seq,
+                    item: Box::new(card),
+                },
+            );
     }
 
     fn unindex(&mut self, identifier: &str, card_token: &str) {
@@ -149,6 +161,9 @@ impl TenantState {
     /// Every card, in save order.
     pub fn in_save_order(&self) -> Vec<&SavedCard> {
         in_creation_order(self.cards.values().collect())
+            .into_iter()
+            .map(|card| &**card)
+            .collect()
     }
 
     pub fn export(&self) -> Value {
@@ -163,7 +178,7 @@ impl TenantState {
         let mut next = self.clone();
         for (i, partial) in seed.cards.into_iter().enumerate() {
             let base = match next.cards.get(&partial.card_token) {
-                Some(existing) => existing.item.clone(),
+                Some(existing) => (*existing.item).clone(),
                 None => default_card(&partial.card_token, env),
             };
             let card = partial
