@@ -4,7 +4,7 @@
 //! A hash map grows by rehashing every entry at once, under the tenant's lock: with a
 //! million cards that is milliseconds during which every request of the tenant waits, and it
 //! shows as the p99 of a busy tenant. Past [`SHARD_AT`] entries this map splits into
-//! [`SHARDS`] maps that grow one at a time, so a growth step moves a sixty-fourth of the
+//! [`SHARDS`] maps that grow one at a time, so a growth step moves a 256th of the
 //! entries. Small maps (most tenants) stay one map and cost nothing extra.
 
 use super::{FastMap, KeyHasher};
@@ -15,7 +15,7 @@ use std::hash::{Hash, Hasher};
 /// Entries at which a map splits into shards.
 pub const SHARD_AT: usize = 4096;
 /// Shards of a split map (a power of two).
-pub const SHARDS: usize = 64;
+pub const SHARDS: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct ShardedMap<K, V> {
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn shards_share_keys_evenly() {
         let mut counts = [0usize; SHARDS];
-        for i in 0..64_000 {
+        for i in 0..SHARDS * 1000 {
             counts[shard_of(format!("USER_{i}").as_str())] += 1;
         }
         // 1 000 each on average; a poor spread would leave some shards far fuller.

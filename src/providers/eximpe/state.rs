@@ -125,14 +125,13 @@ impl TenantState {
             .or_default()
             .push(card.card_token.clone());
         let seq = self.next_seq();
-        self.cards
-            .insert(
-                card.card_token.clone(),
-                Held {
-                    seq,
-                    item: Box::new(card),
-                },
-            );
+        self.cards.insert(
+            card.card_token.clone(),
+            Held {
+                seq,
+                item: Box::new(card),
+            },
+        );
     }
 
     fn unindex(&mut self, identifier: &str, card_token: &str) {
