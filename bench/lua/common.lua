@@ -19,6 +19,24 @@ function sum_threads(name)
   return total
 end
 
+-- The first thread's non-nil value of a global, or nil.
+function first_of_threads(name)
+  for _, t in ipairs(threads) do
+    local value = t:get(name)
+    if value ~= nil then
+      return value
+    end
+  end
+  return nil
+end
+
+-- Text as the inside of a JSON string.
+function json_escape(text)
+  return (text:gsub('[%c"\\]', function(c)
+    return string.format("\\u%04x", c:byte())
+  end))
+end
+
 -- Extra fields a workload may add to the report, as "key":value JSON fragments.
 extra_report = function() return "" end
 

@@ -59,6 +59,9 @@ end
 function response(status, headers, body)
   if status >= 300 then
     unexpected = unexpected + 1
+    -- The first one is reported (status and the start of its answer): a run that saw one
+    -- must say what it was.
+    first_unexpected = first_unexpected or (status .. " " .. body:sub(1, 200))
     -- A failed answer may be the customer create's: let the next request() try again.
     customer_pending_at = nil
     return
@@ -76,7 +79,12 @@ function response(status, headers, body)
 end
 
 extra_report = function()
-  return string.format(',"saved":%d,"tokens":%d,"customers":%d,"unexpected":%d',
+  local first = ""
+  local seen = first_of_threads("first_unexpected")
+  if seen then
+    first = ',"first_unexpected":"' .. json_escape(seen) .. '"'
+  end
+  return string.format(',"saved":%d,"tokens":%d,"customers":%d,"unexpected":%d%s',
     sum_threads("saved"), sum_threads("tokened"), sum_threads("customers_made"),
-    sum_threads("unexpected"))
+    sum_threads("unexpected"), first)
 end
