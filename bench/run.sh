@@ -3,7 +3,8 @@
 #
 #   bench/run.sh            # full run: 10 s per point, 1 000 000 cards over 10 000 tenants
 #   bench/run.sh --quick    # smoke run: 2 s per point, 20 000 cards over 200 tenants
-#   bench/run.sh --help     # every option (duration, concurrency, contestants, preload size)
+#   bench/run.sh --help     # every option (duration, concurrency, contestants, preload size,
+#                           # paired CPU runs)
 #
 # Installs what it needs: wrk (Debian package), Prism and WireMock (npm, into bench/.tools,
 # gitignored), and builds paysandbox and the floor server in release mode. Every server is
