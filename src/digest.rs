@@ -23,11 +23,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// HMAC-SHA-256 of `data` under `key` (RFC 2104).
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // Only fails for a key length the MAC cannot take, and HMAC takes any length.
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+    HmacKey::new(key).mac(data)
 }
 
 /// An HMAC-SHA-256 key made ready once: keying hashes the padded key twice, as much work as
@@ -36,6 +32,7 @@ pub struct HmacKey(Hmac<Sha256>);
 
 impl HmacKey {
     pub fn new(key: &[u8]) -> Self {
+        // Only fails for a key length the MAC cannot take, and HMAC takes any length.
         HmacKey(
             <Hmac<Sha256> as KeyInit>::new_from_slice(key)
                 .expect("HMAC accepts keys of any length"),

@@ -26,8 +26,25 @@ pub const SECRET_HEADERS: &[&str] = &[
     "cookie",
 ];
 
-fn is_digit_run_start(bytes: &[u8], i: usize) -> bool {
-    bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit())
+/// The runs of 13+ digits in `bytes` (possible card numbers), in order.
+fn long_digit_runs(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            if !bytes[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i - start >= 13 {
+                return Some(start..i);
+            }
+        }
+        None
+    })
 }
 
 /// Whether a text holds a run of 13+ digits (a possible card number). Cheap: one pass.
@@ -54,21 +71,13 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if is_digit_run_start(bytes, i) {
-            let end = (i..bytes.len())
-                .find(|&j| !bytes[j].is_ascii_digit())
-                .unwrap_or(bytes.len());
-            if !write_masked_run(&bytes[i..end], &mut out) {
-                out.extend_from_slice(&bytes[i..end]);
-            }
-            i = end;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let mut copied = 0;
+    for run in long_digit_runs(bytes) {
+        out.extend_from_slice(&bytes[copied..run.start]);
+        write_masked_run(&bytes[run.clone()], &mut out);
+        copied = run.end;
     }
+    out.extend_from_slice(&bytes[copied..]);
     // Only ASCII digits were replaced, by ASCII: the text is still UTF-8.
     Cow::Owned(
         String::from_utf8(out)
@@ -76,22 +85,16 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     )
 }
 
-/// Writes a run of digits as it may be kept: 13–19 digits keep their first six and last four
-/// around asterisks, longer runs (not card numbers) become all asterisks. Runs short enough to
-/// keep as they are write nothing and answer `false`.
-fn write_masked_run(run: &[u8], out: &mut Vec<u8>) -> bool {
+/// Writes a run of 13+ digits as it may be kept: 13–19 digits keep their first six and last
+/// four around asterisks, longer runs (not card numbers) become all asterisks.
+fn write_masked_run(run: &[u8], out: &mut Vec<u8>) {
     match run.len() {
         n @ 13..=19 => {
             out.extend_from_slice(&run[..6]);
             out.resize(out.len() + n - 10, b'*');
             out.extend_from_slice(&run[n - 4..]);
-            true
         }
-        n if n > 19 => {
-            out.resize(out.len() + n, b'*');
-            true
-        }
-        _ => false,
+        n => out.resize(out.len() + n, b'*'),
     }
 }
 
@@ -267,21 +270,11 @@ impl<'a, 'o> Scanner<'a, 'o> {
         if end - start < 13 || !has_long_digit_run(&self.bytes[start..end]) {
             return;
         }
-        let mut i = start;
-        while i < end {
-            if self.bytes[i].is_ascii_digit() {
-                let run_end = (i..end)
-                    .find(|&j| !self.bytes[j].is_ascii_digit())
-                    .unwrap_or(end);
-                if run_end - i >= 13 {
-                    self.copy_up_to(i);
-                    write_masked_run(&self.bytes[i..run_end], self.out);
-                    self.copied = run_end;
-                }
-                i = run_end;
-            } else {
-                i += 1;
-            }
+        let bytes = self.bytes;
+        for run in long_digit_runs(&bytes[start..end]) {
+            self.copy_up_to(start + run.start);
+            write_masked_run(&bytes[start + run.start..start + run.end], self.out);
+            self.copied = start + run.end;
         }
     }
 }

@@ -36,6 +36,7 @@ pub fn in_creation_order<T>(mut held: Vec<&Held<T>>) -> Vec<&T> {
 pub struct KeyHasher(u64);
 
 const SEED: u64 = 0x243f_6a88_85a3_08d3;
+/// 2^64 divided by the golden ratio: multiplying by it spreads bits (Fibonacci hashing).
 const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The high and low halves of the full product, folded: every input bit reaches every

@@ -7,7 +7,7 @@
 //! [`SHARDS`] maps that grow one at a time, so a growth step moves a 256th of the
 //! entries. Small maps (most tenants) stay one map and cost nothing extra.
 
-use super::{FastMap, KeyHasher};
+use super::{FastMap, KeyHasher, MULTIPLIER};
 use std::borrow::Borrow;
 use std::collections::hash_map::Entry;
 use std::hash::{Hash, Hasher};
@@ -41,7 +41,7 @@ impl<K, V> Default for ShardedMap<K, V> {
 fn shard_of<Q: Hash + ?Sized>(key: &Q) -> usize {
     let mut h = KeyHasher::default();
     key.hash(&mut h);
-    (h.finish().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SHARDS.trailing_zeros())) as usize
+    (h.finish().wrapping_mul(MULTIPLIER) >> (64 - SHARDS.trailing_zeros())) as usize
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
