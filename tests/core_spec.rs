@@ -190,6 +190,18 @@ fn copy_specs(into: &Path) {
     }
 }
 
+/// The shipped specs in a scratch dir, with the first `from` in `file` replaced by `to`.
+fn specs_with_edit(name: &str, file: &str, from: &str, to: &str) -> Scratch {
+    let dir = scratch_dir(name);
+    copy_specs(&dir);
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let edited = text.replacen(from, to, 1);
+    assert_ne!(text, edited, "the fixture must change the spec");
+    std::fs::write(&path, edited).expect("write");
+    dir
+}
+
 fn check(dir: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_paysandbox"))
         .args(["check", "--specs"])
@@ -217,17 +229,12 @@ fn check_accepts_the_shipped_specs() {
 
 #[test]
 fn check_names_the_file_and_pointer_of_a_dangling_reference() {
-    let dir = scratch_dir("dangling");
-    copy_specs(&dir);
-    let path = dir.join("eximpe.yaml");
-    let text = std::fs::read_to_string(&path).expect("read");
-    let broken = text.replacen(
+    let dir = specs_with_edit(
+        "dangling",
+        "eximpe.yaml",
         "$ref: '#/components/schemas/SavedCard'",
         "$ref: '#/components/schemas/NoSuchCard'",
-        1,
     );
-    assert_ne!(text, broken, "the fixture must change the spec");
-    std::fs::write(&path, broken).expect("write");
     let (ok, out) = check(&dir);
     assert!(!ok);
     assert!(
@@ -255,13 +262,12 @@ fn check_names_the_line_of_a_yaml_syntax_error() {
 
 #[test]
 fn check_refuses_an_example_that_breaks_its_own_schema() {
-    let dir = scratch_dir("example");
-    copy_specs(&dir);
-    let path = dir.join("eximpe.yaml");
-    let text = std::fs::read_to_string(&path).expect("read");
-    let broken = text.replacen("card_label: HDFC Regalia Credit Card", "card_label: 42", 1);
-    assert_ne!(text, broken, "the fixture must change the spec");
-    std::fs::write(&path, broken).expect("write");
+    let dir = specs_with_edit(
+        "example",
+        "eximpe.yaml",
+        "card_label: HDFC Regalia Credit Card",
+        "card_label: 42",
+    );
     let (ok, out) = check(&dir);
     assert!(!ok);
     assert!(out.contains("eximpe.yaml: #/paths/~1pg~1tokens~1/post/responses/200/content/application~1json/example: example does not match its schema at `/data/card_label`"), "{out}");
@@ -285,13 +291,12 @@ fn check_names_both_specs_when_two_serve_the_same_path() {
 
 #[test]
 fn check_refuses_a_header_parameter_whose_name_no_http_header_can_have() {
-    let dir = scratch_dir("header-name");
-    copy_specs(&dir);
-    let path = dir.join("eximpe.yaml");
-    let text = std::fs::read_to_string(&path).expect("read");
-    let broken = text.replacen("- name: X-API-Version", "- name: X API Version", 1);
-    assert_ne!(text, broken, "the fixture must change the spec");
-    std::fs::write(&path, broken).expect("write");
+    let dir = specs_with_edit(
+        "header-name",
+        "eximpe.yaml",
+        "- name: X-API-Version",
+        "- name: X API Version",
+    );
     let (ok, out) = check(&dir);
     assert!(!ok);
     assert!(
