@@ -389,7 +389,7 @@ def measure(run: Running, workload: str, script: str, conc: int, seconds: float,
         # Which kind of wrong, for the note: statuses (and the first one's answer) or sockets.
         r.extra["wrong"] = {k: rep[k] for k in ("unexpected", "connect", "read", "write",
                                                 "timeout") if rep.get(k)}
-        if not expect_ok or "unexpected" not in rep:
+        if "unexpected" not in rep:
             r.extra["wrong"]["status"] = bad - sock_errors
         if rep.get("first_unexpected"):
             r.extra["wrong"]["first"] = rep["first_unexpected"]

@@ -36,13 +36,8 @@ case "$workload" in
   b) mode=invalid ;;
   *) echo "instructions: workload is a or b" >&2; exit 2 ;;
 esac
-if ! command -v valgrind > /dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq > /dev/null && apt-get install -y -qq valgrind > /dev/null
-  else
-    echo "instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2
-  fi
-fi
+. bench/lib.sh
+ensure_commands instructions valgrind=valgrind || exit 2
 if [ ${#binaries[@]} -eq 0 ]; then
   cargo build -q --release --bin paysandbox
   binaries=(target/release/paysandbox)

@@ -33,14 +33,9 @@ case "$workload" in
   *) echo "profile: workload is one of a, b, c, d" >&2; exit 2 ;;
 esac
 
+. bench/lib.sh
+ensure_commands profile perf=linux-perf wrk=wrk || exit 1
 need() { command -v "$1" >/dev/null 2>&1; }
-if ! need perf || ! need wrk; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq linux-perf wrk >/dev/null
-  else
-    echo "profile: needs perf and wrk: sudo apt-get install linux-perf wrk" >&2; exit 1
-  fi
-fi
 if ! need inferno-flamegraph; then
   cargo install inferno --locked --version 0.12.3
 fi

@@ -17,14 +17,8 @@ WIREMOCK_VERSION=3.13.2
 
 need() { command -v "$1" >/dev/null 2>&1; }
 
-if ! need wrk; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "bench: installing wrk (apt-get)" >&2
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-  else
-    echo "bench: wrk is missing: sudo apt-get install wrk" >&2; exit 1
-  fi
-fi
+. bench/lib.sh
+ensure_commands bench wrk=wrk || exit 1
 for tool in node npm java python3 cargo; do
   need "$tool" || { echo "bench: $tool is missing" >&2; exit 1; }
 done

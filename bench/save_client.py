@@ -1,24 +1,18 @@
 """Sends a fixed number of Eximpe save-card requests over one keep-alive connection, the
-bodies of workload (a) or (b) (the same as lua/eximpe_save.lua), and checks every status.
+bodies of workload (a) or (b) (bench.py's, as lua/eximpe_save.lua sends them), and checks
+every status.
 
 Used by instructions.sh, where the count of requests must be exact (wrk runs for a time).
 Standard library only.
 """
 
 import argparse
+import json
 import socket
 import sys
 import time
 
-VALID = (
-    '{"identifier":"%s","card_number":"5506900480000008",'
-    '"cardholder_name":"Priya Sharma","expiry_month":5,"expiry_year":2030,'
-    '"network":"mastercard","card_type":"credit_card","nickname":"HDFC Regalia Credit Card"}'
-)
-INVALID = (
-    '{"identifier":"%s","card_number":"55069004800000x8",'
-    '"expiry_month":13,"expiry_year":2030,"network":"mastercard","card_type":"credit_card"}'
-)
+from bench import INVALID_BODY, VALID_BODY
 
 
 def connect(port, wait):
@@ -72,11 +66,11 @@ def main():
     sock = connect(args.port, args.wait)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     answers = Answers(sock)
-    template = VALID if args.mode == "valid" else INVALID
+    base = VALID_BODY if args.mode == "valid" else INVALID_BODY
     expected = 200 if args.mode == "valid" else 400
     wrong = 0
     for n in range(args.requests):
-        body = (template % f"count-{n}").encode()
+        body = json.dumps(base | {"identifier": f"count-{n}"}, separators=(",", ":")).encode()
         sock.sendall(
             b"POST /pg/tokens/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: application/json\r\nX-Client-ID: bench-client\r\n"

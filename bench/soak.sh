@@ -24,13 +24,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if ! command -v wrk > /dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq > /dev/null && apt-get install -y -qq wrk > /dev/null
-  else
-    echo "soak needs wrk (apt-get install wrk)" >&2; exit 2
-  fi
-fi
+. bench/lib.sh
+ensure_commands soak wrk=wrk || exit 2
 if [ -z "$binary" ]; then
   cargo build -q --release --bin paysandbox
   binary=target/release/paysandbox
