@@ -408,12 +408,8 @@ fn neutral_error(status: u16, message: &str) -> Reply {
 
 /// Strict mode: an answer that breaks its own spec becomes a loud 500 naming the schema.
 fn check_strict(op: &Operation, reply: &mut Reply) {
-    let violation = spec::validate_response(
-        op,
-        reply.status,
-        reply.body.as_ref().unwrap_or(&Value::Null),
-    )
-    .err();
+    let body = reply.tree().unwrap_or(Value::Null);
+    let violation = spec::validate_response(op, reply.status, &body).err();
     if let Some(v) = violation {
         tracing::error!(operation = %op.id, status = reply.status, schema = %v.schema, problem = %v.problem, "strict mode: response breaks the spec");
         *reply = Reply::json(
@@ -438,17 +434,7 @@ pub fn render(reply: Reply) -> Response<Full<Bytes>> {
 /// [`render`], also handing back the body it wrote (shared, not copied) for the journal.
 fn render_with_body(reply: Reply) -> (Response<Full<Bytes>>, Bytes) {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = match &reply.body {
-        Some(v) => {
-            // Most answers fit: one allocation instead of a doubling series of reallocations.
-            let mut out = Vec::with_capacity(512);
-            match serde_json::to_writer(&mut out, v) {
-                Ok(()) => Bytes::from(out),
-                Err(_) => Bytes::new(),
-            }
-        }
-        None => Bytes::new(),
-    };
+    let body = reply.encode();
     let mut response = Response::new(Full::new(body.clone()));
     *response.status_mut() = status;
     let headers = response.headers_mut();

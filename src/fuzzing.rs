@@ -79,10 +79,11 @@ fn forget_credentials(app: &App, p: &dyn Provider) {
     let Some(reply) = p.admin(&call) else {
         return;
     };
-    let Some(registered) = reply
-        .body
-        .as_ref()
-        .and_then(|b| b.get("credentials"))
+    let Some(body) = reply.tree() else {
+        return;
+    };
+    let Some(registered) = body
+        .get("credentials")
         .and_then(Value::as_object)
         .filter(|c| !c.is_empty())
     else {
@@ -215,7 +216,10 @@ mod tests {
             body: Ok(None),
             env: &app.env,
         };
-        let settings = eximpe.admin(&call).and_then(|r| r.body).expect("settings");
+        let settings = eximpe
+            .admin(&call)
+            .and_then(|r| r.tree())
+            .expect("settings");
         assert_eq!(settings["credentials"], json!({}));
         assert_eq!(settings["only_registered"], json!(false));
     }

@@ -700,3 +700,69 @@ async fn parallel_saves_of_one_card_keep_exactly_one() {
         .await;
     assert_eq!(list.body["data"].as_array().map(Vec::len), Some(1));
 }
+
+/// Developers compare our answers with Eximpe's documented examples by eye, and log
+/// processors sometimes read them as text: the fields go out in the documented order.
+#[tokio::test]
+async fn answers_keep_eximpes_field_order_on_the_wire() {
+    let sb = common::start().await;
+    let text = |version: &'static str, method: Method, path: &'static str, body: Option<Value>| {
+        let mut req = sb.client.request(method, sb.url(path));
+        for (k, v) in headers("client-wire", version) {
+            req = req.header(k, v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move { req.send().await.expect("sent").text().await.expect("text") }
+    };
+    let mut body = card_v2("USER_WIRE", "4576238912771450", "VISA", "CREDIT");
+    body["nickname"] = json!("Travel");
+    let saved = text(V2, Method::POST, "/pg/tokens/", Some(body)).await;
+    let answer: Value = serde_json::from_str(&saved).expect("json");
+    let token = answer["data"]["card_token"].as_str().expect("token");
+    let network_token = answer["data"]["network_token"].as_str().expect("nt");
+    assert_eq!(
+        saved,
+        format!(
+            r#"{{"success":true,"message":"Card details saved successfully","data":{{"card_label":"Travel","card_token":"{token}","issuer_token":null,"network_token":"{network_token}"}}}}"#
+        )
+    );
+
+    let saved_v1 = text(
+        V1,
+        Method::POST,
+        "/pg/tokens/",
+        Some(card(
+            "USER_WIRE",
+            "5105105105105100",
+            "mastercard",
+            "debit_card",
+        )),
+    )
+    .await;
+    let v1_token = serde_json::from_str::<Value>(&saved_v1).expect("json")["data"]["card_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(
+        saved_v1,
+        format!(
+            r#"{{"success":true,"message":"Card details saved successfully","data":{{"card_label":"MASTERCARD **** 5100","card_token":"{v1_token}"}}}}"#
+        )
+    );
+
+    let listed = text(V1, Method::GET, "/pg/tokens/?identifier=USER_WIRE", None).await;
+    assert_eq!(
+        listed,
+        format!(
+            concat!(
+                r#"{{"success":true,"message":"Card details fetched successfully","data":["#,
+                r#"{{"card_token":"{t1}","identifier":"USER_WIRE","cardholder_name":"John Doe","nickname":"Travel","card_type":"credit_card","network":"visa","masked_pan":"XXXXXXXXXXXX1450","expiry_month":5,"expiry_year":2040}},"#,
+                r#"{{"card_token":"{t2}","identifier":"USER_WIRE","cardholder_name":"John Doe","nickname":null,"card_type":"debit_card","network":"mastercard","masked_pan":"XXXXXXXXXXXX5100","expiry_month":5,"expiry_year":2040}}]}}"#
+            ),
+            t1 = token,
+            t2 = v1_token
+        )
+    );
+}

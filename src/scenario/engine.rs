@@ -493,7 +493,7 @@ fn render(provider: &dyn Provider, respond: &Respond) -> Reply {
             Reply {
                 status: *status,
                 headers: Vec::new(),
-                body: body.clone(),
+                body: body.clone().map(crate::reply::Body::Tree),
             },
             headers,
         ),

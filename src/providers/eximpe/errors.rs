@@ -188,7 +188,7 @@ mod tests {
             ),
         ]);
         assert_eq!(
-            reply.body,
+            reply.tree(),
             Some(
                 json!({"success": false, "error": {"type": "validation_error", "errors": [
                     {"code": "invalid", "detail": "This field is required.", "attr": "cardholder_name"},

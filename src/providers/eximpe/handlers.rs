@@ -7,8 +7,72 @@ use super::save::{self, Problem};
 use super::state::{self, SavedCard};
 use super::version::{self, ApiVersion};
 use crate::providers::{Call, Tenant};
-use crate::reply::{Reply, object};
+use crate::reply::Reply;
+use serde::Serialize;
 use serde_json::{Value, json};
+
+/// Eximpe's success envelope.
+#[derive(Serialize)]
+struct Success<'a, D> {
+    success: bool,
+    message: &'a str,
+    data: D,
+}
+
+impl<'a, D: Serialize> Success<'a, D> {
+    fn reply(message: &'a str, data: D) -> Reply {
+        Reply::typed(
+            200,
+            &Success {
+                success: true,
+                message,
+                data,
+            },
+        )
+    }
+}
+
+/// A saved card's answer. 2.0.0 adds the network token and an always-null issuer token.
+#[derive(Serialize)]
+struct Saved<'a> {
+    card_label: &'a str,
+    card_token: &'a str,
+    /// `Some(None)` writes `"issuer_token": null`; `None` leaves the field out (1.0.0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_token: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    network_token: Option<&'a str>,
+}
+
+/// A card as the list answer shows it.
+#[derive(Serialize)]
+struct Listed<'a> {
+    card_token: &'a str,
+    identifier: &'a str,
+    cardholder_name: &'a str,
+    nickname: Option<&'a str>,
+    card_type: &'static str,
+    network: &'static str,
+    masked_pan: String,
+    expiry_month: u32,
+    expiry_year: i64,
+}
+
+impl<'a> Listed<'a> {
+    fn new(card: &'a SavedCard, version: ApiVersion) -> Self {
+        Listed {
+            card_token: &card.card_token,
+            identifier: &card.identifier,
+            cardholder_name: &card.cardholder_name,
+            nickname: card.nickname.as_deref(),
+            card_type: card.card_type.name(version),
+            network: card.network.name(version),
+            masked_pan: cards::masked_pan(card.card_length, &card.last_four),
+            expiry_month: card.expiry_month,
+            expiry_year: card.expiry_year,
+        }
+    }
+}
 
 /// A 400 validation answer from ordered problems.
 pub fn problems_reply(problems: Vec<Problem>) -> Reply {
@@ -76,21 +140,14 @@ impl Eximpe {
         let Some(card_token) = card_token else {
             return self.error("ERR_TOKEN_003");
         };
-        let mut data = object([
-            ("card_label", card_label.into()),
-            ("card_token", card_token.into()),
-        ]);
-        if let Some(network_token) = network_token {
-            data["issuer_token"] = Value::Null;
-            data["network_token"] = network_token.into();
-        }
-        Reply::json(
-            200,
-            object([
-                ("success", true.into()),
-                ("message", "Card details saved successfully".into()),
-                ("data", data),
-            ]),
+        Success::reply(
+            "Card details saved successfully",
+            Saved {
+                card_label: &card_label,
+                card_token: &card_token,
+                issuer_token: network_token.as_ref().map(|_| None),
+                network_token: network_token.as_deref(),
+            },
         )
     }
 
@@ -102,27 +159,17 @@ impl Eximpe {
 
     pub(super) fn list(&self, call: &Call, tenant: &Tenant, version: ApiVersion) -> Reply {
         let identifier = call.query.get("identifier").unwrap_or_default().trim();
-        let cards: Vec<Value> = self
-            .state
-            .existing(&tenant.key)
-            .map(|t| {
-                t.lock()
-                    .of_identifier(identifier)
-                    .map(|c| listed(c, version))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if cards.is_empty() {
-            return self.error("ERR_TOKEN_001");
-        }
-        Reply::json(
-            200,
-            object([
-                ("success", true.into()),
-                ("message", "Card details fetched successfully".into()),
-                ("data", Value::Array(cards)),
-            ]),
-        )
+        // Written under the tenant's lock, straight from the stored cards: no copies.
+        let listed = self.state.existing(&tenant.key).and_then(|t| {
+            let cards = t.lock();
+            let listed: Vec<Listed> = cards
+                .of_identifier(identifier)
+                .map(|c| Listed::new(c, version))
+                .collect();
+            (!listed.is_empty())
+                .then(|| Success::reply("Card details fetched successfully", listed))
+        });
+        listed.unwrap_or_else(|| self.error("ERR_TOKEN_001"))
     }
 
     pub(super) fn delete(&self, call: &Call, tenant: &Tenant) -> Reply {
@@ -158,18 +205,4 @@ fn label(card: &SavedCard) -> String {
             card.last_four
         ),
     }
-}
-
-fn listed(card: &SavedCard, version: ApiVersion) -> Value {
-    json!({
-        "card_token": card.card_token,
-        "identifier": card.identifier,
-        "cardholder_name": card.cardholder_name,
-        "nickname": card.nickname,
-        "card_type": card.card_type.name(version),
-        "network": card.network.name(version),
-        "masked_pan": cards::masked_pan(card.card_length, &card.last_four),
-        "expiry_month": card.expiry_month,
-        "expiry_year": card.expiry_year,
-    })
 }

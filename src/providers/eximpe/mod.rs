@@ -154,7 +154,7 @@ impl Provider for Eximpe {
 
     fn method_not_allowed(&self, method: &Method, _path: &str, _allowed: &[Method]) -> Reply {
         let mut reply = self.error("ERR_REQUEST_001");
-        if let Some(body) = reply.body.as_mut() {
+        if let Some(body) = reply.tree_mut() {
             body["error"]["details"]["method"] = format!("Method \"{method}\" not allowed.").into();
         }
         reply

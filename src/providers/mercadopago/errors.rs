@@ -184,7 +184,7 @@ pub fn render_invalid(catalogue: &Catalogue, operation: &str, errors: &[FieldErr
         let mut reply = catalogue
             .reply("validation_error")
             .unwrap_or_else(|| catalogue.internal());
-        if let Some(body) = reply.body.as_mut() {
+        if let Some(body) = reply.tree_mut() {
             body["cause"] = Value::Array(
                 errors
                     .iter()
@@ -245,7 +245,7 @@ mod tests {
         let reply = Catalogue::load().reply("129").expect("known");
         assert_eq!(reply.status, 400);
         assert_eq!(
-            reply.body,
+            reply.tree(),
             Some(json!({
                 "message": "the customer has reached the maximum allowed number of cards.",
                 "error": "bad_request",
@@ -265,7 +265,7 @@ mod tests {
             },
         );
         let reply = render_invalid(&Catalogue::load(), "createCustomer", &[e]);
-        assert_eq!(reply.body.expect("body")["cause"][0]["code"], "106");
+        assert_eq!(reply.tree().expect("body")["cause"][0]["code"], "106");
     }
 
     #[test]
@@ -277,6 +277,6 @@ mod tests {
         );
         let reply = render_invalid(&Catalogue::load(), "addPaymentMethod", &[e]);
         assert_eq!(reply.status, 401);
-        assert_eq!(reply.body.expect("body")["error"], "header_missing");
+        assert_eq!(reply.tree().expect("body")["error"], "header_missing");
     }
 }

@@ -251,7 +251,7 @@ mod tests {
         ]);
         assert_eq!(reply.status, 402);
         assert_eq!(
-            reply.body,
+            reply.tree(),
             Some(json!({"errors": [
                 {"category": "PAYMENT_METHOD_ERROR", "code": "VERIFY_CVV_FAILURE"},
                 {"category": "INVALID_REQUEST_ERROR", "code": "CARD_TOKEN_USED", "detail": "Card nonce already used; please request new nonce.", "field": "card_nonce"}
