@@ -214,14 +214,14 @@ impl App {
         }
     }
 
-    async fn pipeline(
-        &self,
+    async fn pipeline<'s>(
+        &'s self,
         method: &Method,
         path: &str,
         raw_query: Option<&str>,
         headers: &HeaderMap,
         body: Incoming,
-        trace: &mut Trace,
+        trace: &mut Trace<'s>,
     ) -> Reply {
         let (operation, params) = match self.router.resolve(method, path) {
             RouteMatch::Found { operation, params } => (&self.operations[operation], params),
@@ -230,7 +230,7 @@ impl App {
                     Some(p) => p.method_not_allowed(method, path, &allowed),
                     None => neutral_error(405, "method not allowed"),
                 };
-                trace.provider = Some(provider);
+                trace.provider = Some(provider.into());
                 let allow = allowed
                     .iter()
                     .map(Method::as_str)
@@ -239,15 +239,15 @@ impl App {
                 return reply.with_header("allow", allow);
             }
             RouteMatch::NotFound { provider } => {
-                trace.provider = provider.clone();
+                trace.provider = provider.clone().map(Into::into);
                 return match provider.as_deref().and_then(|p| self.provider(p)) {
                     Some(p) => p.not_found(method, path),
                     None => neutral_error(404, "no provider serves this path"),
                 };
             }
         };
-        trace.provider = Some(operation.provider.clone());
-        trace.operation = Some(operation.id.clone());
+        trace.provider = Some(operation.provider.as_str().into());
+        trace.operation = Some(operation.id.as_str().into());
         let Some(provider) = self.provider(&operation.provider) else {
             return neutral_error(500, "no provider module for this spec");
         };
@@ -295,7 +295,7 @@ impl App {
         query: &Query,
         headers: &HeaderMap,
         bytes: &Bytes,
-        trace: &mut Trace,
+        trace: &mut Trace<'_>,
     ) -> Reply {
         // Bodies are read only where the operation declares one: body-less POSTs such as
         // DisableCard are sent with no Content-Type and must not trip validation.
@@ -305,7 +305,7 @@ impl App {
                 return provider.unreadable(Some(op), &BodyProblem::Empty);
             }
             (Some(_), true) => None,
-            (Some(_), false) => match serde_json::from_slice::<Value>(bytes) {
+            (Some(_), false) => match crate::request_body::parse(bytes) {
                 Ok(v) => Some(v),
                 Err(e) => {
                     return provider.unreadable(
@@ -338,12 +338,23 @@ impl App {
         reply
     }
 
-    fn answer_call(&self, provider: &dyn Provider, call: &Call, trace: &mut Trace) -> Reply {
+    fn answer_call(&self, provider: &dyn Provider, call: &Call, trace: &mut Trace<'_>) -> Reply {
         let tenant = match provider.authenticate(call) {
             Ok(t) => t,
             Err(reply) => return reply,
         };
-        trace.tenant = Some(tenant.key.clone());
+        let reply = self.answer_tenant(provider, call, &tenant);
+        trace.tenant = Some(tenant.key);
+        reply
+    }
+
+    /// Validation, scenarios and the handler, for a request whose tenant is known.
+    fn answer_tenant(
+        &self,
+        provider: &dyn Provider,
+        call: &Call,
+        tenant: &providers::Tenant,
+    ) -> Reply {
         let mut errors = spec::validate_params(call.op, |p| match p.location {
             Location::Path => call
                 .params
@@ -370,10 +381,10 @@ impl App {
         }
         // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
         let _clock = self.env.clock.enter_tenant(&tenant.key);
-        let decision = self.scenarios.intercept(provider, call, &tenant);
+        let decision = self.scenarios.intercept(provider, call, tenant);
         let reply = match decision.answer {
             Some(reply) => reply,
-            None => match provider.handle(call, &tenant) {
+            None => match provider.handle(call, tenant) {
                 Some(reply) => reply,
                 None => example_reply(call.op),
             },
@@ -381,7 +392,7 @@ impl App {
         // A rule's `then_state` is the state after its answer: the next request sees it.
         match self
             .scenarios
-            .apply_then_state(provider, &tenant, decision.then_state)
+            .apply_then_state(provider, tenant, decision.then_state)
         {
             Ok(()) => reply,
             Err(refused) => refused,

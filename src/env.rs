@@ -2,7 +2,7 @@
 
 use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -115,7 +115,6 @@ pub struct Ids {
 const ALNUM_UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const HEX: &[u8] = b"0123456789abcdef";
-const DIGITS: &[u8] = b"0123456789";
 
 impl Ids {
     pub fn new(seed: Option<u64>) -> Self {
@@ -133,7 +132,22 @@ impl Ids {
         let mut id = String::with_capacity(len);
         loop {
             id.clear();
-            id.extend((0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char));
+            if alphabet.len() == 16 {
+                // Hex, the most drawn (a token per saved card): 16 characters from each
+                // 64-bit draw, four bits apiece, instead of a ranged draw per character.
+                let mut bits = 0;
+                for i in 0..len {
+                    if i % 16 == 0 {
+                        bits = rng.next_u64();
+                    }
+                    id.push(char::from(alphabet[(bits & 15) as usize]));
+                    bits >>= 4;
+                }
+            } else {
+                id.extend(
+                    (0..len).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])),
+                );
+            }
             // An id holding a run of 13+ digits reads as a card number: every dump and the
             // journal would mask it, and an exported state could not be read back. With hex,
             // about one 32-character id in thirty has such a run.
@@ -162,11 +176,17 @@ impl Ids {
     pub fn digits(&self, len: usize) -> String {
         let mut rng = self.rng.lock();
         let mut s = String::with_capacity(len.max(1));
-        s.push(char::from(
-            DIGITS[1 + rng.random_range(0..DIGITS.len() - 1)],
-        ));
-        for _ in 1..len {
-            s.push(char::from(DIGITS[rng.random_range(0..DIGITS.len())]));
+        s.push(char::from(b'1' + rng.random_range(0..9u8)));
+        // The rest in chunks of up to 19 digits, one uniform draw below 10^19 each.
+        let mut left = len.saturating_sub(1);
+        while left > 0 {
+            let chunk = left.min(19);
+            let mut n = rng.random_range(0..10u64.pow(chunk as u32));
+            for _ in 0..chunk {
+                s.push(char::from(b'0' + (n % 10) as u8));
+                n /= 10;
+            }
+            left -= chunk;
         }
         s
     }
@@ -230,6 +250,36 @@ mod tests {
         let (a, b) = (Ids::new(Some(7)), Ids::new(Some(7)));
         assert_eq!(a.hex(32), b.hex(32));
         assert_eq!(a.upper_alnum(26), b.upper_alnum(26));
+    }
+
+    #[test]
+    fn every_character_of_an_id_is_drawn_evenly() {
+        let ids = Ids::new(Some(3));
+        let mut hex = [0usize; 16];
+        let mut digits = [0usize; 10];
+        let mut leading = [0usize; 10];
+        for _ in 0..2_000 {
+            for c in ids.hex(20).bytes() {
+                hex[HEX.iter().position(|&h| h == c).expect("a hex character")] += 1;
+            }
+            let d = ids.digits(25);
+            assert_eq!(d.len(), 25);
+            leading[usize::from(d.as_bytes()[0] - b'0')] += 1;
+            for c in d.bytes().skip(1) {
+                digits[usize::from(c - b'0')] += 1;
+            }
+        }
+        // 40 000 hex characters: 2 500 expected each; 48 000 digits: 4 800 each.
+        assert!(hex.iter().all(|&n| (2_200..2_800).contains(&n)), "{hex:?}");
+        assert!(
+            digits.iter().all(|&n| (4_400..5_200).contains(&n)),
+            "{digits:?}"
+        );
+        assert_eq!(leading[0], 0, "never a leading zero");
+        assert!(
+            leading[1..].iter().all(|&n| (150..300).contains(&n)),
+            "{leading:?}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::mask;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -62,11 +63,12 @@ pub struct Entry {
     pub response_body: Bytes,
 }
 
-/// What the pipeline knows about a request when it records it.
+/// What the pipeline knows about a request when it records it. Names the pipeline already
+/// holds (the operation's id and provider) are borrowed, not copied, per request.
 #[derive(Debug, Default)]
-pub struct Trace {
-    pub provider: Option<String>,
-    pub operation: Option<String>,
+pub struct Trace<'a> {
+    pub provider: Option<Cow<'a, str>>,
+    pub operation: Option<Cow<'a, str>>,
     pub tenant: Option<String>,
     pub scenario: Option<String>,
     pub request_body: Bytes,
@@ -267,7 +269,7 @@ impl Journal {
         path: &str,
         query: Option<&str>,
         headers: &hyper::HeaderMap,
-        trace: Trace,
+        trace: Trace<'_>,
         status: u16,
         latency_us: u64,
         response_body: &[u8],

@@ -54,6 +54,7 @@ pub mod problem;
 pub mod providers;
 pub mod proxy;
 pub mod reply;
+pub mod request_body;
 pub mod request_log;
 pub mod scenario;
 pub mod server;

@@ -169,8 +169,8 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
         parts.uri.query(),
         &parts.headers,
         Trace {
-            provider: provider.clone(),
-            operation: operation.clone(),
+            provider: provider.as_deref().map(Into::into),
+            operation: operation.as_deref().map(Into::into),
             tenant: None,
             scenario: None,
             request_body: bytes.clone(),

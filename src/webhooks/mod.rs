@@ -618,8 +618,8 @@ async fn attempt_once(
             uri.query(),
             &headers,
             Trace {
-                provider: Some(event.provider.to_string()),
-                operation: Some(format!("webhook:{}", event.kind)),
+                provider: Some(event.provider.into()),
+                operation: Some(format!("webhook:{}", event.kind).into()),
                 tenant: Some(sub.tenant.clone()),
                 scenario: None,
                 request_body: event.body.clone(),

@@ -16,17 +16,25 @@ pub const HEADER_NAME: hyper::header::HeaderName =
 impl ApiVersion {
     /// Reads a version string such as `2.0.0`; only majors 1 and 2 exist.
     pub fn parse(value: &str) -> Option<ApiVersion> {
-        let mut parts = value.split('.');
-        let major = parts.next()?;
-        let numbers_only = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-        let well_formed = numbers_only(major)
-            && parts.next().is_some_and(numbers_only)
-            && parts.next().is_some_and(numbers_only)
-            && parts.next().is_none();
-        if !well_formed {
+        // Three runs of digits joined by dots, read in one pass: every request asks this.
+        let (mut dots, mut digits, mut major_end) = (0, 0, 0);
+        for (i, b) in value.bytes().enumerate() {
+            match b {
+                b'0'..=b'9' => digits += 1,
+                b'.' if digits > 0 && dots < 2 => {
+                    if dots == 0 {
+                        major_end = i;
+                    }
+                    dots += 1;
+                    digits = 0;
+                }
+                _ => return None,
+            }
+        }
+        if dots != 2 || digits == 0 {
             return None;
         }
-        match major.trim_start_matches('0') {
+        match value[..major_end].trim_start_matches('0') {
             "1" => Some(ApiVersion::V1),
             "2" => Some(ApiVersion::V2),
             _ => None,
@@ -62,6 +70,12 @@ mod tests {
         assert_eq!(ApiVersion::parse("2.0"), None);
         assert_eq!(ApiVersion::parse("v2.0.0"), None);
         assert_eq!(ApiVersion::parse(""), None);
+        assert_eq!(ApiVersion::parse("02.0.0"), Some(ApiVersion::V2));
+        for malformed in [
+            "2..0", ".2.0.0", "2.0.0.", "2.0.0.0", "2.0.", "2.0.x", "2.0.0 ", "2.0.٣",
+        ] {
+            assert_eq!(ApiVersion::parse(malformed), None, "{malformed}");
+        }
     }
 
     #[test]
