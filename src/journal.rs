@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Request headers worth showing (others are noise for test assertions).
@@ -304,9 +303,7 @@ impl Journal {
             kept.put(Field::Operation, o);
         }
         if let Some(t) = &trace.tenant {
-            kept.put_with(Field::Tenant, |buf| {
-                let _ = write!(buf, "{}", mask::MaskedSecret(t));
-            });
+            kept.put_with(Field::Tenant, |buf| mask::mask_secret_into(t, buf));
         }
         if let Some(s) = &trace.scenario {
             kept.put(Field::Scenario, s);

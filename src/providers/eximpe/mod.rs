@@ -62,13 +62,17 @@ pub fn tenant_key(client_id: &str, merchant_id: &str) -> String {
 
 /// `%` and `/` escaped, so the separator cannot come from either part.
 fn push_escaped(key: &mut String, part: &str) {
-    for ch in part.chars() {
-        match ch {
-            '%' => key.push_str("%25"),
-            '/' => key.push_str("%2F"),
-            ch => key.push(ch),
-        }
+    let mut rest = part;
+    while let Some(at) = rest.find(['%', '/']) {
+        key.push_str(&rest[..at]);
+        key.push_str(if rest.as_bytes()[at] == b'%' {
+            "%25"
+        } else {
+            "%2F"
+        });
+        rest = &rest[at + 1..];
     }
+    key.push_str(rest);
 }
 
 impl Eximpe {
@@ -239,6 +243,7 @@ mod tests {
     fn tenant_keys_cannot_be_forged_with_the_separator() {
         assert_ne!(tenant_key("a/b", ""), tenant_key("a", "b/"));
         assert_eq!(tenant_key("client", "m1"), "client/m1");
+        assert_eq!(tenant_key("a%/b", "/%ü"), "a%25%2Fb/%2F%25ü");
     }
 
     #[test]
