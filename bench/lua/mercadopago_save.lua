@@ -18,6 +18,10 @@ customer = nil          -- current customer id
 -- built again after a while instead of waiting forever.
 local customer_pending_at = nil
 local customer_saves = 0
+-- Customer creates built so far: each gets its own email. A create built again while the
+-- first is still unanswered must not reuse its email (Mercado Pago answers 101, "the
+-- customer already exist", for the second).
+local creates = 0
 local tokens = {}       -- queued fresh token ids
 saved, tokened, customers_made, unexpected = 0, 0, 0, 0
 
@@ -40,8 +44,9 @@ function request()
   if customer == nil or customer_saves >= per_customer then
     if customer_pending_at == nil or counter - customer_pending_at > 256 then
       customer_pending_at = counter
-      -- Unique per run/thread/customer, and within the 10 digits test emails allow.
-      local n = (tag_num % 1000) * 10000000 + tid * 1000000 + customers_made
+      creates = creates + 1
+      -- Unique per run/thread/create, and within the 10 digits test emails allow.
+      local n = (tag_num % 1000) * 10000000 + tid * 1000000 + creates % 1000000
       return wrk.format("POST", "/v1/customers", json_headers,
         string.format('{"email":"test_payer_%d@testuser.com","first_name":"Bench"}', n))
     end
