@@ -1,5 +1,6 @@
 //! Services every provider shares: the sandbox clock and the id generator.
 
+use compact_str::CompactString;
 use parking_lot::{Mutex, RwLock};
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt, SeedableRng};
@@ -127,9 +128,11 @@ impl Ids {
         }
     }
 
-    fn pick(&self, alphabet: &[u8], len: usize) -> String {
+    /// Written as a `CompactString`: ids kept in large numbers (card tokens) stay inline, and
+    /// [`String`] callers get one allocation, as before.
+    fn pick(&self, alphabet: &[u8], len: usize) -> CompactString {
         let mut rng = self.rng.lock();
-        let mut id = String::with_capacity(len);
+        let mut id = CompactString::with_capacity(len);
         loop {
             id.clear();
             if alphabet.len() == 16 {
@@ -144,9 +147,9 @@ impl Ids {
                     bits >>= 4;
                 }
             } else {
-                id.extend(
-                    (0..len).map(|_| char::from(alphabet[rng.random_range(0..alphabet.len())])),
-                );
+                for _ in 0..len {
+                    id.push(char::from(alphabet[rng.random_range(0..alphabet.len())]));
+                }
             }
             // An id holding a run of 13+ digits reads as a card number: every dump and the
             // journal would mask it, and an exported state could not be read back. With hex,
@@ -159,16 +162,22 @@ impl Ids {
 
     /// Upper-case letters and digits (Square ids).
     pub fn upper_alnum(&self, len: usize) -> String {
-        self.pick(ALNUM_UPPER, len)
+        self.pick(ALNUM_UPPER, len).into_string()
     }
 
     /// Mixed-case letters and digits (Mercado Pago customer id suffixes).
     pub fn alnum(&self, len: usize) -> String {
-        self.pick(ALNUM, len)
+        self.pick(ALNUM, len).into_string()
     }
 
     /// Lower-case hex (card tokens, Eximpe tokens).
     pub fn hex(&self, len: usize) -> String {
+        self.pick(HEX, len).into_string()
+    }
+
+    /// [`hex`](Ids::hex) for ids kept in large numbers: up to 24 characters are held
+    /// inline, without an allocation.
+    pub fn hex_compact(&self, len: usize) -> CompactString {
         self.pick(HEX, len)
     }
 

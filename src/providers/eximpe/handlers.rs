@@ -8,6 +8,7 @@ use super::state::{self, SavedCard};
 use super::version::{self, ApiVersion};
 use crate::providers::{Call, Tenant};
 use crate::reply::Reply;
+use compact_str::CompactString;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -111,17 +112,17 @@ impl Eximpe {
             Ok(card) => card,
             Err(problems) => return problems_reply(problems),
         };
-        let fingerprint = cards::fingerprint(&card.card_number);
-        let first_six = crate::card::first_six(&card.card_number).to_string();
-        let last_four = crate::card::last_four(&card.card_number).to_string();
+        let fingerprint = cards::fingerprint(card.card_number);
+        let first_six = CompactString::new(crate::card::first_six(card.card_number));
+        let last_four = CompactString::new(crate::card::last_four(card.card_number));
         let length = card.card_number.len();
         // Everything that does not read the tenant's cards is worked out before its lock.
         let network_token = state::network_token(&first_six, length, &self.env);
         let saved = SavedCard {
-            card_token: String::new(),
-            identifier: card.identifier,
-            cardholder_name: card.cardholder_name,
-            nickname: card.nickname,
+            card_token: CompactString::default(),
+            identifier: card.identifier.into(),
+            cardholder_name: card.cardholder_name.into(),
+            nickname: card.nickname.map(CompactString::new),
             card_type: card.card_type,
             network: card.network,
             network_token,
@@ -153,8 +154,8 @@ impl Eximpe {
 
     /// A candidate token: 20 lower-case hex characters, like Eximpe's examples (the tenant's
     /// state draws again while one is taken).
-    fn new_token(&self) -> String {
-        self.env.ids.hex(20)
+    fn new_token(&self) -> CompactString {
+        self.env.ids.hex_compact(20)
     }
 
     pub(super) fn list(&self, call: &Call, tenant: &Tenant, version: ApiVersion) -> Reply {
@@ -196,10 +197,10 @@ impl Eximpe {
 
 /// The nickname, or "<NETWORK> **** <last four>" when none was given (Eximpe documents no
 /// fallback).
-fn label(card: &SavedCard) -> String {
+fn label(card: &SavedCard) -> CompactString {
     match &card.nickname {
         Some(n) => n.clone(),
-        None => format!(
+        None => compact_str::format_compact!(
             "{} **** {}",
             card.network.name(ApiVersion::V2),
             card.last_four

@@ -70,13 +70,14 @@ pub fn order(mut problems: Vec<Problem>, field_order: &[String]) -> Vec<Problem>
     problems
 }
 
-/// The card a valid save body describes.
+/// The card a valid save body describes, borrowed from the body (the card number is never
+/// copied).
 #[derive(Debug)]
-pub struct NewCard {
-    pub identifier: String,
-    pub cardholder_name: String,
-    pub nickname: Option<String>,
-    pub card_number: String,
+pub struct NewCard<'a> {
+    pub identifier: &'a str,
+    pub cardholder_name: &'a str,
+    pub nickname: Option<&'a str>,
+    pub card_number: &'a str,
     pub network: Network,
     pub card_type: CardType,
     pub expiry_month: u32,
@@ -140,13 +141,13 @@ impl<'a> Fields<'a> {
 
 /// Checks a save body (after the schema found `schema` problems) for `version`, today being
 /// `(year, month)`. Returns the card, or every problem found.
-pub fn check(
-    body: Option<&Value>,
+pub fn check<'a>(
+    body: Option<&'a Value>,
     version: ApiVersion,
     today: (i64, u32),
     schema: Vec<Problem>,
     field_order: &[String],
-) -> Result<NewCard, Vec<Problem>> {
+) -> Result<NewCard<'a>, Vec<Problem>> {
     let mut problems = schema;
     let flagged: Vec<String> = problems.iter().map(|p| p.attr.clone()).collect();
     let Some(body) = body.and_then(Value::as_object) else {
@@ -174,13 +175,13 @@ pub fn check(
         if v == Some("") {
             problems.push(Problem::new(name, BLANK));
         }
-        v.filter(|s| !s.is_empty()).map(str::to_string)
+        v.filter(|s| !s.is_empty())
     };
     let identifier = required_text("identifier", &mut problems);
     let cardholder_name = required_text("cardholder_name", &mut problems);
 
-    let card_number = text("card_number").map(str::to_string);
-    let luhn_ok = card_number.as_deref().is_some_and(card::luhn);
+    let card_number = text("card_number");
+    let luhn_ok = card_number.is_some_and(card::luhn);
     if card_number.is_some() && !luhn_ok {
         problems.push(Problem::new("card_number", "Invalid card number format."));
     }
@@ -206,7 +207,7 @@ pub fn check(
                 format!("\"{sent}\" is not a valid choice."),
             )),
             Some(n) => {
-                if let Some(number) = card_number.as_deref().filter(|_| luhn_ok)
+                if let Some(number) = card_number.filter(|_| luhn_ok)
                     && !cards::bin_matches(number, n)
                 {
                     problems.push(Problem::new("network", NETWORK_MISMATCH));
@@ -265,8 +266,7 @@ pub fn check(
         .nickname
         .and_then(Value::as_str)
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+        .filter(|s| !s.is_empty());
     match (
         identifier,
         cardholder_name,
@@ -351,8 +351,9 @@ mod tests {
 
     #[test]
     fn a_valid_v1_body_gives_the_card() {
+        let body = visa();
         let card = check(
-            Some(&visa()),
+            Some(&body),
             ApiVersion::V1,
             (2026, 1),
             vec![],

@@ -6,25 +6,29 @@ use super::cards::{self, CardType, Network};
 use crate::card;
 use crate::env::Env;
 use crate::state::{Held, ShardedMap, in_creation_order};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+/// A saved card. Its short texts (a token is 20 characters, digits fewer, most identifiers
+/// and names under 24) are `CompactString`s, held inside the card: as `String`s they were
+/// ten small allocations a save, counting the index keys, and most of a card's memory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedCard {
-    pub card_token: String,
-    pub identifier: String,
-    pub cardholder_name: String,
-    pub nickname: Option<String>,
+    pub card_token: CompactString,
+    pub identifier: CompactString,
+    pub cardholder_name: CompactString,
+    pub nickname: Option<CompactString>,
     pub card_type: CardType,
     pub network: Network,
-    pub first_six: String,
-    pub last_four: String,
+    pub first_six: CompactString,
+    pub last_four: CompactString,
     pub card_length: usize,
     /// Recognises the same card saved again; absent for seeded cards given no number.
     pub fingerprint: Option<String>,
     pub expiry_month: u32,
     pub expiry_year: i64,
-    pub network_token: String,
+    pub network_token: CompactString,
 }
 
 /// One tenant's cards, indexed by token and by identifier so a save, list or delete costs the
@@ -35,8 +39,8 @@ pub struct TenantState {
     /// Boxed: a card is ~300 bytes, and a table that grows moves (and keeps spare room for)
     /// every entry it holds. Inline, each growth of a large tenant's shard copied megabytes
     /// and faulted in fresh pages under the tenant's lock.
-    cards: ShardedMap<String, Held<Box<SavedCard>>>,
-    by_identifier: ShardedMap<String, Vec<String>>,
+    cards: ShardedMap<CompactString, Held<Box<SavedCard>>>,
+    by_identifier: ShardedMap<CompactString, Vec<CompactString>>,
     saved: u64,
 }
 
@@ -69,8 +73,8 @@ impl TenantState {
     pub fn save_new(
         &mut self,
         mut card: SavedCard,
-        mut draw: impl FnMut() -> String,
-    ) -> Option<String> {
+        mut draw: impl FnMut() -> CompactString,
+    ) -> Option<CompactString> {
         // Drawn before the index is borrowed; a refused duplicate leaves a gap, which orders
         // the same.
         let seq = self.next_seq();
@@ -191,14 +195,14 @@ impl TenantState {
 }
 
 /// A Luhn-valid stand-in number on the card's network, as Eximpe's v2 returns with a save.
-pub fn network_token(first_six: &str, length: usize, env: &Env) -> String {
+pub fn network_token(first_six: &str, length: usize, env: &Env) -> CompactString {
     let prefix_end = first_six
         .char_indices()
         .nth(4)
         .map_or(first_six.len(), |(i, _)| i);
     let prefix = &first_six[..prefix_end];
     let middle = length.saturating_sub(prefix.len() + 1).max(1);
-    let mut token = String::with_capacity(prefix.len() + middle + 1);
+    let mut token = CompactString::with_capacity(prefix.len() + middle + 1);
     token.push_str(prefix);
     token.push_str(&env.ids.digits(middle));
     let check = card::luhn_check_digit(&token);
@@ -212,9 +216,9 @@ fn current_year(env: &Env) -> i64 {
 
 fn default_card(card_token: &str, env: &Env) -> SavedCard {
     SavedCard {
-        card_token: card_token.to_string(),
-        identifier: String::new(),
-        cardholder_name: String::new(),
+        card_token: card_token.into(),
+        identifier: CompactString::default(),
+        cardholder_name: CompactString::default(),
         nickname: None,
         card_type: CardType::Credit,
         network: Network::Visa,
@@ -224,7 +228,7 @@ fn default_card(card_token: &str, env: &Env) -> SavedCard {
         fingerprint: None,
         expiry_month: 12,
         expiry_year: current_year(env) + 5,
-        network_token: String::new(),
+        network_token: CompactString::default(),
     }
 }
 
@@ -240,28 +244,29 @@ struct Seed {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PartialCard {
-    card_token: String,
-    identifier: Option<String>,
-    cardholder_name: Option<String>,
+    card_token: CompactString,
+    identifier: Option<CompactString>,
+    cardholder_name: Option<CompactString>,
     #[serde(default, deserialize_with = "double_option")]
-    nickname: Option<Option<String>>,
+    nickname: Option<Option<CompactString>>,
     card_type: Option<String>,
     network: Option<String>,
     card_number: Option<String>,
-    first_six: Option<String>,
-    last_four: Option<String>,
+    first_six: Option<CompactString>,
+    last_four: Option<CompactString>,
     card_length: Option<usize>,
     #[serde(default, deserialize_with = "double_option")]
     fingerprint: Option<Option<String>>,
     expiry_month: Option<u32>,
     expiry_year: Option<i64>,
-    network_token: Option<String>,
+    network_token: Option<CompactString>,
 }
 
-fn double_option<'de, D: serde::Deserializer<'de>>(
+/// A field that may be given as `null` (`Some(None)`) or left out (`None`).
+fn double_option<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
-) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 fn digits(s: &str, min: usize, max: usize) -> bool {
@@ -277,8 +282,8 @@ impl PartialCard {
             if !digits(&number, 13, 19) {
                 return Err("card_number: must be 13 to 19 digits".into());
             }
-            card.first_six = card::first_six(&number).to_string();
-            card.last_four = card::last_four(&number).to_string();
+            card.first_six = card::first_six(&number).into();
+            card.last_four = card::last_four(&number).into();
             card.card_length = number.len();
             card.fingerprint = Some(cards::fingerprint(&number));
             if self.network.is_none()
@@ -443,8 +448,8 @@ mod tests {
         assert_eq!(
             (tokens(&s, "u1"), tokens(&s, "u2")),
             (
-                vec!["t1".to_string()],
-                vec!["t2".to_string(), "t3".to_string()]
+                vec![CompactString::from("t1")],
+                vec![CompactString::from("t2"), CompactString::from("t3")]
             )
         );
         // Removal needs the owning identifier.
@@ -477,7 +482,7 @@ mod tests {
         let order: Vec<String> = s
             .in_save_order()
             .iter()
-            .map(|c| c.card_token.clone())
+            .map(|c| c.card_token.to_string())
             .collect();
         let expected: Vec<String> = (0..n)
             .filter(|&i| i != 5)
@@ -500,7 +505,9 @@ mod tests {
             ..default_card("", &env)
         };
         let mut s = TenantState::default();
-        let mut draws = ["t1", "t1", "t2", "t3"].into_iter().map(String::from);
+        let mut draws = ["t1", "t1", "t2", "t3"]
+            .into_iter()
+            .map(CompactString::from);
         assert_eq!(
             s.save_new(card("u1", "f1"), || draws.next().unwrap()),
             Some("t1".into())
