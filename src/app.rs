@@ -11,7 +11,7 @@ use crate::env::Env;
 use crate::journal::{Journal, Trace};
 use crate::problem::{BodyProblem, Location};
 use crate::providers::{self, Call, Provider, Query};
-use crate::reply::Reply;
+use crate::reply::{Body, Reply};
 use crate::spec::{self, Operation, RouteMatch, Router, Spec};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -419,8 +419,16 @@ fn neutral_error(status: u16, message: &str) -> Reply {
 
 /// Strict mode: an answer that breaks its own spec becomes a loud 500 naming the schema.
 fn check_strict(op: &Operation, reply: &mut Reply) {
-    let body = reply.tree().unwrap_or(Value::Null);
-    let violation = spec::validate_response(op, reply.status, &body).err();
+    let written;
+    let body = match &reply.body {
+        Some(Body::Tree(tree)) => tree,
+        Some(Body::Written(_)) => {
+            written = reply.tree().unwrap_or(Value::Null);
+            &written
+        }
+        None => &Value::Null,
+    };
+    let violation = spec::validate_response(op, reply.status, body).err();
     if let Some(v) = violation {
         tracing::error!(operation = %op.id, status = reply.status, schema = %v.schema, problem = %v.problem, "strict mode: response breaks the spec");
         *reply = Reply::json(

@@ -170,7 +170,7 @@ impl Ids {
         self.pick(ALNUM, len).into_string()
     }
 
-    /// Lower-case hex (card tokens, Eximpe tokens).
+    /// Lower-case hex (Mercado Pago card tokens and profile ids, webhook subscription ids).
     pub fn hex(&self, len: usize) -> String {
         self.pick(HEX, len).into_string()
     }

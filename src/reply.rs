@@ -1,5 +1,6 @@
-//! What a handler answers: a status, extra headers and a JSON body, serialised once at the end
-//! of the pipeline (after strict mode has had its look at the body).
+//! What a handler answers: a status, extra headers and a JSON body. A tree is serialised once
+//! at the end of the pipeline (after strict mode has had its look at it); a typed answer is
+//! written by its handler and passed through as bytes.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -16,6 +17,14 @@ pub fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
         map.insert(name.to_string(), value);
     }
     Value::Object(map)
+}
+
+/// `value` as JSON bytes.
+fn write_json(value: &impl Serialize) -> serde_json::Result<Bytes> {
+    // Most answers fit: one allocation instead of a doubling series of reallocations.
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, value)?;
+    Ok(Bytes::from(out))
 }
 
 /// A reply's JSON body.
@@ -48,13 +57,11 @@ impl Reply {
 
     /// A reply whose body is `answer` serialised now, without a tree in between.
     pub fn typed(status: u16, answer: &impl Serialize) -> Self {
-        // Most answers fit: one allocation instead of a doubling series of reallocations.
-        let mut out = Vec::with_capacity(512);
-        match serde_json::to_writer(&mut out, answer) {
-            Ok(()) => Reply {
+        match write_json(answer) {
+            Ok(bytes) => Reply {
                 status,
                 headers: Vec::new(),
-                body: Some(Body::Written(Bytes::from(out))),
+                body: Some(Body::Written(bytes)),
             },
             // Only maps with non-string keys fail to serialise, and typed answers have none.
             Err(e) => Reply::json(
@@ -86,13 +93,7 @@ impl Reply {
         match &self.body {
             None => Bytes::new(),
             Some(Body::Written(bytes)) => bytes.clone(),
-            Some(Body::Tree(v)) => {
-                let mut out = Vec::with_capacity(512);
-                match serde_json::to_writer(&mut out, v) {
-                    Ok(()) => Bytes::from(out),
-                    Err(_) => Bytes::new(),
-                }
-            }
+            Some(Body::Tree(v)) => write_json(v).unwrap_or_default(),
         }
     }
 
