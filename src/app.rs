@@ -165,7 +165,7 @@ impl App {
         peer: Option<std::net::SocketAddr>,
     ) -> Response<Full<Bytes>> {
         if !self.config.admin_on_main_port && peer.is_some() {
-            return render(neutral_error(
+            return render(Reply::neutral(
                 404,
                 "the admin API is served on its own port (--admin-port)",
             ));
@@ -181,7 +181,7 @@ impl App {
     ) -> Response<Full<Bytes>> {
         let (parts, body) = req.into_parts();
         if !(parts.uri.path() == admin::PREFIX || parts.uri.path().starts_with("/__sandbox/")) {
-            return render(neutral_error(
+            return render(Reply::neutral(
                 404,
                 "this port serves only the admin API under /__sandbox/",
             ));
@@ -228,7 +228,7 @@ impl App {
             RouteMatch::MethodNotAllowed { provider, allowed } => {
                 let reply = match self.provider(&provider) {
                     Some(p) => p.method_not_allowed(method, path, &allowed),
-                    None => neutral_error(405, "method not allowed"),
+                    None => Reply::neutral(405, "method not allowed"),
                 };
                 trace.provider = Some(provider.into());
                 let allow = allowed
@@ -242,14 +242,14 @@ impl App {
                 trace.provider = provider.clone().map(Into::into);
                 return match provider.as_deref().and_then(|p| self.provider(p)) {
                     Some(p) => p.not_found(method, path),
-                    None => neutral_error(404, "no provider serves this path"),
+                    None => Reply::neutral(404, "no provider serves this path"),
                 };
             }
         };
         trace.provider = Some(operation.provider.as_str().into());
         trace.operation = Some(operation.id.as_str().into());
         let Some(provider) = self.provider(&operation.provider) else {
-            return neutral_error(500, "no provider module for this spec");
+            return Reply::neutral(500, "no provider module for this spec");
         };
 
         let bytes = match Limited::new(body, self.config.body_limit).collect().await {
@@ -407,14 +407,6 @@ fn example_reply(op: &Operation) -> Reply {
         Some((status, body)) => Reply::json(*status, body.clone()),
         None => Reply::json(200, json!({})),
     }
-}
-
-/// An error for requests no provider owns; paysandbox's own neutral shape.
-fn neutral_error(status: u16, message: &str) -> Reply {
-    Reply::json(
-        status,
-        json!({ "error": { "status": status, "message": message } }),
-    )
 }
 
 /// Strict mode: an answer that breaks its own spec becomes a loud 500 naming the schema.

@@ -55,6 +55,15 @@ impl Reply {
         }
     }
 
+    /// paysandbox's own neutral error shape, `{"error": {"status", "message"}}`: for the
+    /// admin API, requests no provider owns, and the proxy's own failures.
+    pub fn neutral(status: u16, message: impl Into<String>) -> Self {
+        Reply::json(
+            status,
+            serde_json::json!({ "error": { "status": status, "message": message.into() } }),
+        )
+    }
+
     /// A reply whose body is `answer` serialised now, without a tree in between.
     pub fn typed(status: u16, answer: &impl Serialize) -> Self {
         match write_json(answer) {
@@ -64,10 +73,7 @@ impl Reply {
                 body: Some(Body::Written(bytes)),
             },
             // Only maps with non-string keys fail to serialise, and typed answers have none.
-            Err(e) => Reply::json(
-                500,
-                serde_json::json!({ "error": { "status": 500, "message": format!("the answer could not be written: {e}") } }),
-            ),
+            Err(e) => Reply::neutral(500, format!("the answer could not be written: {e}")),
         }
     }
 

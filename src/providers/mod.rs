@@ -198,10 +198,7 @@ pub struct AdminCall<'a> {
 
 /// The neutral error shape of sandbox-only endpoints: `{"error": {"status", "message"}}`.
 pub fn admin_error(status: u16, message: impl Into<String>) -> Reply {
-    Reply::json(
-        status,
-        serde_json::json!({ "error": { "status": status, "message": message.into() } }),
-    )
+    Reply::neutral(status, message)
 }
 
 /// Builds every provider over the shared services.

@@ -12,6 +12,7 @@ pub mod compare;
 
 use crate::app::App;
 use crate::journal::{PROXIED, Trace};
+use crate::reply::Reply;
 use crate::spec::RouteMatch;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -151,14 +152,10 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
         Err(e) => {
             tracing::error!(error = %e, upstream = %upstream, "proxy: upstream unreachable");
             // Named in the answer too: a certificate problem must be visible to the caller.
-            let body = json!({"error": {"status": 502, "message": format!("upstream {upstream} unreachable: {e}")}});
+            let body = Reply::neutral(502, format!("upstream {upstream} unreachable: {e}"));
             let mut h = HeaderMap::new();
             h.insert("content-type", HeaderValue::from_static("application/json"));
-            (
-                StatusCode::BAD_GATEWAY,
-                h,
-                Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
-            )
+            (StatusCode::BAD_GATEWAY, h, body.encode())
         }
     };
     let latency_us = started.elapsed().as_micros() as u64;
@@ -214,10 +211,7 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
 }
 
 fn plain(status: u16, message: &str) -> Response<Full<Bytes>> {
-    crate::app::render(crate::reply::Reply::json(
-        status,
-        json!({"error": {"status": status, "message": message}}),
-    ))
+    crate::app::render(Reply::neutral(status, message))
 }
 
 /// One proxied exchange, as recorded.
