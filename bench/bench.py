@@ -221,7 +221,15 @@ def contestants(port_of) -> dict[str, Contestant]:
         "paysandbox": Contestant(
             "paysandbox",
             [str(ROOT / "target/release/paysandbox"), "--port", str(port_of("paysandbox"))],
-            note="release build, default settings (request log at info, to a file)",
+            note="release build, default settings (a worker thread per two cores; "
+            "request log at info, to a file)",
+            stateful=True,
+        ),
+        "paysandbox-all-cores": Contestant(
+            "paysandbox-all-cores",
+            [str(ROOT / "target/release/paysandbox"), "--port",
+             str(port_of("paysandbox-all-cores")), "--workers", str(os.cpu_count() or 1)],
+            note=f"release build, `--workers {os.cpu_count() or 1}` (a worker thread per core)",
             stateful=True,
         ),
         "paysandbox-quiet": Contestant(
@@ -440,8 +448,8 @@ def main() -> int:
     ap.add_argument("--duration", type=float, help="seconds per measured point (default 10)")
     ap.add_argument("--concurrency", default="1,16,64")
     ap.add_argument("--contestants", default="paysandbox,prism,wiremock,floor",
-                    help="comma list from: paysandbox, paysandbox-quiet, prism, wiremock, "
-                    "wiremock-tuned, floor")
+                    help="comma list from: paysandbox, paysandbox-quiet, paysandbox-all-cores, "
+                    "prism, wiremock, wiremock-tuned, floor")
     ap.add_argument("--preload-cards", type=int)
     ap.add_argument("--preload-tenants", type=int)
     ap.add_argument("--no-state", action="store_true", help="skip the stored-cards phase")

@@ -284,6 +284,7 @@ impl Sandbox {
             specs = report.specs,
             operations = report.operations,
             startup_ms = started.elapsed().as_secs_f64() * 1000.0,
+            workers = tokio::runtime::Handle::current().metrics().num_workers(),
             %addr,
             "paysandbox ready"
         );

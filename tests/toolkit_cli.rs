@@ -13,6 +13,8 @@ const PAN: &str = "4111111111111111";
 struct Running {
     child: Child,
     url: String,
+    /// The "paysandbox ready" line.
+    ready: String,
     lines: std::sync::mpsc::Receiver<String>,
 }
 
@@ -52,6 +54,7 @@ fn spawn(args: &[&str]) -> Running {
     Running {
         child,
         url: format!("http://{addr}"),
+        ready,
         lines: rx,
     }
 }
@@ -125,6 +128,37 @@ async fn json_logs_are_one_object_per_line() {
     assert_eq!(request["fields"]["status"], 200);
     assert_eq!(request["fields"]["operation"], "saveCardToken");
     assert!(!lines.join("\n").contains(PAN));
+}
+
+#[tokio::test]
+async fn workers_default_to_half_the_cores_and_follow_the_operators_choice() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let r = spawn(&[]);
+    assert!(
+        r.ready.contains(&format!("workers={}", (cores / 2).max(1))),
+        "{cores} cores: {}",
+        r.ready
+    );
+    stop(r);
+
+    let r = spawn(&["--workers", "3"]);
+    assert!(r.ready.contains("workers=3"), "{}", r.ready);
+    assert_eq!(save_card(&r.url).await, 200);
+    stop(r);
+}
+
+#[test]
+fn zero_workers_is_refused_with_the_option_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_paysandbox"))
+        .args(["serve", "--port", "0", "--workers", "0"])
+        .output()
+        .expect("paysandbox runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid value '0' for '--workers <WORKERS>'"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
