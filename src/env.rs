@@ -129,33 +129,40 @@ impl Ids {
     }
 
     /// Written as a `CompactString`: ids kept in large numbers (card tokens) stay inline, and
-    /// [`String`] callers get one allocation, as before.
+    /// [`String`] callers get one allocation, as before. Drawn into a byte buffer and copied
+    /// once: pushing characters one by one cost more than drawing them.
     fn pick(&self, alphabet: &[u8], len: usize) -> CompactString {
         let mut rng = self.rng.lock();
-        let mut id = CompactString::with_capacity(len);
+        let mut stack = [0u8; 64];
+        let mut heap = Vec::new();
+        let id: &mut [u8] = if len <= stack.len() {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, 0);
+            &mut heap
+        };
         loop {
-            id.clear();
             if alphabet.len() == 16 {
                 // Hex, the most drawn (a token per saved card): 16 characters from each
                 // 64-bit draw, four bits apiece, instead of a ranged draw per character.
-                let mut bits = 0;
-                for i in 0..len {
-                    if i % 16 == 0 {
-                        bits = rng.next_u64();
+                for chunk in id.chunks_mut(16) {
+                    let mut bits = rng.next_u64();
+                    for c in chunk {
+                        *c = alphabet[(bits & 15) as usize];
+                        bits >>= 4;
                     }
-                    id.push(char::from(alphabet[(bits & 15) as usize]));
-                    bits >>= 4;
                 }
             } else {
-                for _ in 0..len {
-                    id.push(char::from(alphabet[rng.random_range(0..alphabet.len())]));
+                for c in id.iter_mut() {
+                    *c = alphabet[rng.random_range(0..alphabet.len())];
                 }
             }
             // An id holding a run of 13+ digits reads as a card number: every dump and the
             // journal would mask it, and an exported state could not be read back. With hex,
             // about one 32-character id in thirty has such a run.
-            if !crate::mask::has_long_digit_run(id.as_bytes()) {
-                return id;
+            if !crate::mask::has_long_digit_run(id) {
+                // The alphabets are ASCII: this is a plain copy.
+                return CompactString::from_utf8_lossy(id);
             }
         }
     }
