@@ -47,18 +47,32 @@ fn long_digit_runs(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>>
     })
 }
 
-/// Whether a text holds a run of 13+ digits (a possible card number). Cheap: one pass.
+/// Whether a text holds a run of 13+ digits (a possible card number). Every string the
+/// journal keeps passes through here, so it looks at one byte in 13: any run of 13 digits
+/// covers one of the bytes it looks at, and only a digit there is worth a closer look.
 pub fn has_long_digit_run(bytes: &[u8]) -> bool {
-    let mut run = 0;
-    for b in bytes {
-        if b.is_ascii_digit() {
-            run += 1;
-            if run >= 13 {
-                return true;
-            }
-        } else {
-            run = 0;
+    let mut probe = 12;
+    while let Some(b) = bytes.get(probe) {
+        if !b.is_ascii_digit() {
+            probe += 13;
+            continue;
         }
+        // Bytes before the last probe were ruled out with it, but not those after it: look
+        // back at most 12 bytes.
+        let mut start = probe;
+        while start + 12 > probe && start > 0 && bytes[start - 1].is_ascii_digit() {
+            start -= 1;
+        }
+        let mut end = probe + 1;
+        while end < bytes.len() && end - start < 13 && bytes[end].is_ascii_digit() {
+            end += 1;
+        }
+        if end - start >= 13 {
+            return true;
+        }
+        // `bytes[end]` is not a digit: a run after it starts past it, and its thirteen
+        // bytes cover `end + 13`.
+        probe = end + 13;
     }
     false
 }
@@ -411,6 +425,34 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The plain count `has_long_digit_run` must agree with.
+    fn plain_long_run(bytes: &[u8]) -> bool {
+        let mut run = 0;
+        bytes.iter().any(|b| {
+            run = if b.is_ascii_digit() { run + 1 } else { 0 };
+            run >= 13
+        })
+    }
+
+    #[test]
+    fn long_digit_runs_are_found_wherever_they_sit() {
+        // Every text of up to 18 bytes made of digits and letters (longer ones: the property
+        // below).
+        for len in 0..=18 {
+            for pattern in 0u32..(1 << len) {
+                let text: Vec<u8> = (0..len)
+                    .map(|i| if pattern >> i & 1 == 1 { b'7' } else { b'x' })
+                    .collect();
+                assert_eq!(
+                    has_long_digit_run(&text),
+                    plain_long_run(&text),
+                    "{}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
+
     #[test]
     fn card_numbers_keep_first_six_and_last_four() {
         assert_eq!(
@@ -493,7 +535,14 @@ mod tests {
         fn the_scanner_never_panics_and_never_keeps_a_long_run(
             bytes in proptest::collection::vec(proptest::sample::select(b"0123456789\"{}[],: -.eaZ\\".to_vec()), 0..200)
         ) {
-            proptest::prop_assert!(!has_long_digit_run(&mask_body_bytes(&bytes)));
+            proptest::prop_assert!(!plain_long_run(&mask_body_bytes(&bytes)));
+        }
+
+        #[test]
+        fn long_digit_runs_agree_with_the_plain_count(
+            bytes in proptest::collection::vec(proptest::sample::select(b"00123456789x".to_vec()), 0..120)
+        ) {
+            proptest::prop_assert_eq!(has_long_digit_run(&bytes), plain_long_run(&bytes));
         }
     }
 
