@@ -342,7 +342,7 @@ fn serve(args: ServeArgs) -> ExitCode {
 /// an SDK, a load generator) nearly always runs on the same machine; a worker per core
 /// leaves it none, so the two preempt each other, and every preemption lands in someone's
 /// latency. Measured on two cores under 64 connections (bench/README.md): one worker
-/// serves as many requests as two, at less CPU per request and half the p99.
+/// serves as many requests as two, at less CPU per request and a third of the p99.
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
