@@ -95,6 +95,19 @@ impl App {
         self.providers.get(name)
     }
 
+    /// The keys a tenant named in the admin API is filed under, one per distinct provider
+    /// key, the name itself first.
+    pub fn tenant_keys(&self, named: &str) -> Vec<String> {
+        let mut keys = vec![named.to_string()];
+        for p in self.providers() {
+            let key = p.tenant_key(named);
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys
+    }
+
     /// Every provider module, in a stable order.
     pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         providers::NAMES
@@ -201,8 +214,11 @@ impl App {
                 "the admin API only answers loopback clients unless --admin-token is set and sent",
             );
         }
-        match Limited::new(body, self.config.body_limit).collect().await {
-            Ok(c) => admin::serve(
+        let read = Limited::new(body, self.config.body_limit).collect();
+        match tokio::time::timeout(self.config.idle_timeout, read).await {
+            Err(_) => providers::admin_error(400, self.body_too_slow()),
+            Ok(Err(_)) => providers::admin_error(413, "the request body is too large"),
+            Ok(Ok(c)) => admin::serve(
                 self,
                 &parts.method,
                 parts.uri.path(),
@@ -210,8 +226,16 @@ impl App {
                 &parts.headers,
                 &c.to_bytes(),
             ),
-            Err(_) => providers::admin_error(413, "the request body is too large"),
         }
+    }
+
+    /// A body that stopped arriving before its end (a Content-Length larger than what was
+    /// sent, a chunked body never finished).
+    fn body_too_slow(&self) -> String {
+        format!(
+            "the request body did not arrive in full within {} s (is Content-Length larger than the body?)",
+            self.config.idle_timeout.as_secs()
+        )
     }
 
     async fn pipeline<'s>(
@@ -252,9 +276,23 @@ impl App {
             return Reply::neutral(500, "no provider module for this spec");
         };
 
-        let bytes = match Limited::new(body, self.config.body_limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => {
+        // A body shorter than its Content-Length would otherwise hold the connection (and
+        // its slot) forever: it gets the idle timeout that headers get.
+        let read = Limited::new(body, self.config.body_limit).collect();
+        let bytes = match tokio::time::timeout(self.config.idle_timeout, read).await {
+            Err(_) => {
+                // The provider answers as for any broken body; the log says what happened.
+                let reason = self.body_too_slow();
+                tracing::warn!(operation = %operation.id, "{reason}");
+                let problem = BodyProblem::Malformed {
+                    line: 0,
+                    column: 0,
+                    reason,
+                };
+                return provider.unreadable(Some(operation), &problem);
+            }
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(e)) => {
                 let problem = if e.is::<http_body_util::LengthLimitError>() {
                     BodyProblem::TooLarge {
                         limit: self.config.body_limit,
@@ -343,7 +381,7 @@ impl App {
             Ok(t) => t,
             Err(reply) => return reply,
         };
-        let reply = self.answer_tenant(provider, call, &tenant);
+        let reply = self.answer_tenant(provider, call, &tenant, trace);
         trace.tenant = Some(tenant.key);
         reply
     }
@@ -354,6 +392,7 @@ impl App {
         provider: &dyn Provider,
         call: &Call,
         tenant: &providers::Tenant,
+        trace: &mut Trace<'_>,
     ) -> Reply {
         let mut errors = spec::validate_params(call.op, |p| match p.location {
             Location::Path => call
@@ -382,6 +421,7 @@ impl App {
         // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
         let _clock = self.env.clock.enter_tenant(&tenant.key);
         let decision = self.scenarios.intercept(provider, call, tenant);
+        trace.scenario = decision.rule;
         let reply = match decision.answer {
             Some(reply) => reply,
             None => match provider.handle(call, tenant) {

@@ -91,7 +91,13 @@ pub struct Filter {
     pub operation: Option<String>,
     /// The tenant's credential (compared by digest).
     pub tenant: Option<String>,
+    /// Other keys that count as `tenant`: the key each provider files the named tenant under
+    /// (an Eximpe client id `c` is keyed `c/`). The admin API and [`crate::Sandbox::journal`]
+    /// fill them in.
+    pub tenant_keys: Vec<String>,
     pub status: Option<u16>,
+    /// The scenario whose rule answered: its name (any rule) or `<name>#<rule index>`.
+    pub scenario: Option<String>,
     pub method: Option<String>,
     pub path: Option<String>,
     /// Only entries with a sequence number above this one.
@@ -99,20 +105,23 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
-/// A filter with the tenant's digest worked out once per read, not once per entry.
+/// A filter with the tenant's digests worked out once per read, not once per entry.
 struct Matcher<'a> {
     filter: &'a Filter,
-    tenant: Option<u64>,
+    tenant: Option<Vec<u64>>,
 }
 
 impl<'a> Matcher<'a> {
     fn new(filter: &'a Filter) -> Self {
+        let digest = |t: &String| crate::digest::fnv1a(t.as_bytes());
         Matcher {
             filter,
-            tenant: filter
-                .tenant
-                .as_deref()
-                .map(|t| crate::digest::fnv1a(t.as_bytes())),
+            tenant: filter.tenant.as_ref().map(|t| {
+                std::iter::once(t)
+                    .chain(&filter.tenant_keys)
+                    .map(digest)
+                    .collect()
+            }),
         }
     }
 
@@ -124,8 +133,19 @@ impl<'a> Matcher<'a> {
             && f.operation
                 .as_deref()
                 .is_none_or(|o| k.text(Field::Operation) == Some(o))
-            && self.tenant.is_none_or(|t| k.tenant_digest == Some(t))
+            && self
+                .tenant
+                .as_ref()
+                .is_none_or(|keys| k.tenant_digest.is_some_and(|digest| keys.contains(&digest)))
             && f.status.is_none_or(|s| k.status == s)
+            && f.scenario.as_deref().is_none_or(|wanted| {
+                k.text(Field::Scenario).is_some_and(|fired| {
+                    fired == wanted
+                        || fired
+                            .split_once('#')
+                            .is_some_and(|(name, _)| name == wanted)
+                })
+            })
             && f.method.as_deref().is_none_or(|m| {
                 k.text(Field::Method)
                     .is_some_and(|kept| kept.eq_ignore_ascii_case(m))

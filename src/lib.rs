@@ -353,7 +353,16 @@ impl Sandbox {
 
     /// The recorded exchanges matching `filter`, oldest first (masked: no card numbers).
     pub fn journal(&self, filter: &journal::Filter) -> Vec<journal::Entry> {
-        self.app.journal.entries(filter)
+        match &filter.tenant {
+            Some(named) if filter.tenant_keys.is_empty() => {
+                let filter = journal::Filter {
+                    tenant_keys: self.app.tenant_keys(named),
+                    ..filter.clone()
+                };
+                self.app.journal.entries(&filter)
+            }
+            _ => self.app.journal.entries(filter),
+        }
     }
 
     /// Forgets every tenant's state, scenario counters and seeds, the journal, and clock

@@ -200,3 +200,38 @@ async fn chunked_bodies_are_read_and_still_size_limited() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_is_answered_not_held() {
+    let sb =
+        common::start_with(paysandbox::Sandbox::builder().idle_timeout(Duration::from_secs(1)))
+            .await;
+    let addr = sb.sandbox.addr();
+    let mut short = TcpStream::connect(addr).await.expect("connect");
+    short
+        .write_all(
+            b"POST /pg/tokens/ HTTP/1.1\r\nHost: sandbox\r\nX-Client-ID: c\r\nX-Client-Secret: s\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":",
+        )
+        .await
+        .expect("write");
+    // Others are served meanwhile.
+    let mut other = TcpStream::connect(addr).await.expect("connect");
+    other.write_all(SQ_GET).await.expect("write");
+    let served = read_some(&mut other, Duration::from_secs(5)).await;
+    assert!(
+        served.starts_with(b"HTTP/1.1 200 OK"),
+        "{}",
+        String::from_utf8_lossy(&served)
+    );
+    // After the idle timeout the short body gets Eximpe's answer for a broken body, and the
+    // connection is closed: its body never ended.
+    let (answer, closed) = read_to_close(&mut short, Duration::from_secs(5)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request"), "{text}");
+    assert!(
+        text.ends_with(r#"{"success":false,"error":{"type":"validation_error","errors":[{"code":"parse_error","detail":"JSON parse error - invalid JSON at line 0 column 0","attr":"non_field_errors"}]}}"#),
+        "{text}"
+    );
+    assert!(closed, "the connection is closed");
+}

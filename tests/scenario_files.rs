@@ -75,6 +75,10 @@ fn each_kind_of_mistake_is_reported_where_it_is() {
             "k-does-nothing.yaml",
             "name: k-does-nothing\nprovider: square\nrules:\n  - when: {operation: CreateCustomerCard}\n    times: 0\n",
         ),
+        (
+            "l-wrong-type.yaml",
+            "name: l-wrong-type\nprovider: eximpe\nrules:\n  - when: {operation: saveCardToken}\n    respond: {error: ERR_SERVER_000}\n    times: \"two\"\n",
+        ),
     ]);
     let (ok, stdout, stderr) = check(&dir);
     assert!(!ok, "check must fail: {stdout}");
@@ -118,6 +122,9 @@ fn each_kind_of_mistake_is_reported_where_it_is() {
             "{d}/k-does-nothing.yaml:4:5: this rule does nothing: give it respond, delay_ms, fault or then_state"
         ),
         format!("{d}/k-does-nothing.yaml:5:12: times must be at least 1"),
+        format!(
+            "{d}/l-wrong-type.yaml:6:12: rules[0].times: invalid type: string \"two\", expected u64"
+        ),
     ];
     assert_eq!(
         stderr.trim_end().lines().collect::<Vec<_>>(),

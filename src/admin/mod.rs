@@ -60,7 +60,7 @@ pub fn serve(
         (&Method::GET, "/state") => get_state(app, &query),
         (&Method::POST, "/state") => post_state(app, body),
         (&Method::GET, "/journal") => {
-            let filter = match journal_filter(&query) {
+            let filter = match journal_filter(app, &query) {
                 Ok(f) => f,
                 Err(e) => return admin_error(400, e),
             };
@@ -72,7 +72,7 @@ pub fn serve(
                 .collect();
             Reply::json(200, json!({ "count": entries.len(), "entries": entries }))
         }
-        (&Method::GET, "/journal/count") => match journal_filter(&query) {
+        (&Method::GET, "/journal/count") => match journal_filter(app, &query) {
             Ok(f) => Reply::json(200, json!({ "count": app.journal.count(&f) })),
             Err(e) => admin_error(400, e),
         },
@@ -82,8 +82,12 @@ pub fn serve(
         }
         (&Method::GET, "/clock") => clock_state(app, query.get("tenant")),
         (&Method::POST, "/clock/advance") => {
-            let body = match body_object(body) {
+            let body = match body_object(body, &["seconds", "tenant"]) {
                 Ok(b) => b,
+                Err(r) => return r,
+            };
+            let tenant = match text_field(&body, "tenant") {
+                Ok(t) => t.or(query.get("tenant")),
                 Err(r) => return r,
             };
             let Some(seconds) = body
@@ -97,24 +101,29 @@ pub fn serve(
                 );
             };
             let by = std::time::Duration::from_millis((seconds * 1000.0) as u64);
-            let tenant = body
-                .get("tenant")
-                .and_then(Value::as_str)
-                .or(query.get("tenant"));
             match tenant {
-                Some(t) => app.env.clock.advance_tenant(t, by),
+                Some(t) => {
+                    for key in app.tenant_keys(t) {
+                        app.env.clock.advance_tenant(&key, by);
+                    }
+                }
                 None => app.env.clock.advance(by),
             }
             clock_state(app, tenant)
         }
         (&Method::POST, "/clock/reset") => {
-            let body = body.ok().flatten().unwrap_or(Value::Null);
-            match body
-                .get("tenant")
-                .and_then(Value::as_str)
-                .or(query.get("tenant"))
+            let tenant = match body_object(body, &["tenant"])
+                .and_then(|body| text_field(&body, "tenant").map(|t| t.map(str::to_string)))
             {
-                Some(t) => app.env.clock.reset_tenant(t),
+                Ok(t) => t.or(query.get("tenant").map(str::to_string)),
+                Err(r) => return r,
+            };
+            match tenant.as_deref() {
+                Some(t) => {
+                    for key in app.tenant_keys(t) {
+                        app.env.clock.reset_tenant(&key);
+                    }
+                }
                 None => app.env.clock.reset(),
             }
             clock_state(app, None)
@@ -155,28 +164,53 @@ pub fn serve(
     }
 }
 
-fn body_object(body: Result<Option<Value>, String>) -> Result<Value, Reply> {
-    match body {
-        Ok(Some(v)) if v.is_object() => Ok(v),
-        Ok(None) => Ok(json!({})),
-        Ok(Some(_)) => Err(admin_error(400, "the body must be a JSON object")),
-        Err(e) => Err(admin_error(400, e)),
+/// The body as a JSON object (none: an empty one) holding only the `known` fields. An
+/// unknown field is refused, naming it: a misspelt `tenant` must not turn a one-tenant reset
+/// into everyone's.
+fn body_object(body: Result<Option<Value>, String>, known: &[&str]) -> Result<Value, Reply> {
+    let body = match body {
+        Ok(Some(v)) if v.is_object() => v,
+        Ok(None) => return Ok(json!({})),
+        Ok(Some(_)) => return Err(admin_error(400, "the body must be a JSON object")),
+        Err(e) => return Err(admin_error(400, e)),
+    };
+    if let Some(unknown) = body
+        .as_object()
+        .and_then(|fields| fields.keys().find(|k| !known.contains(&k.as_str())))
+    {
+        return Err(admin_error(
+            400,
+            format!(
+                "unknown field {unknown:?} in the body; this endpoint reads {}",
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(body)
+}
+
+/// A text field of an admin body: absent or null is `None`, anything but a non-empty string
+/// is refused, naming the field.
+fn text_field<'a>(body: &'a Value, name: &str) -> Result<Option<&'a str>, Reply> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(t)) if !t.is_empty() => Ok(Some(t)),
+        Some(_) => Err(admin_error(
+            400,
+            format!("`{name}` must be a non-empty string"),
+        )),
     }
 }
 
 fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply {
-    let body = match body_object(body) {
+    let body = match body_object(body, &["provider", "tenant"]) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let provider = body
-        .get("provider")
-        .and_then(Value::as_str)
-        .or(query.get("provider"));
-    let tenant = body
-        .get("tenant")
-        .and_then(Value::as_str)
-        .or(query.get("tenant"));
+    let (provider, tenant) = match (text_field(&body, "provider"), text_field(&body, "tenant")) {
+        (Ok(p), Ok(t)) => (p.or(query.get("provider")), t.or(query.get("tenant"))),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let targets: Vec<_> = app
         .providers()
         .filter(|p| provider.is_none_or(|name| name == p.name()))
@@ -188,11 +222,19 @@ fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply
         );
     }
     for p in targets {
-        p.reset(tenant.map(|t| tenant_key(p.name(), t)).as_deref());
+        p.reset(tenant.map(|t| p.tenant_key(t)).as_deref());
     }
-    app.scenarios.forget(tenant);
     match tenant {
-        Some(t) => app.env.clock.reset_tenant(t),
+        Some(t) => {
+            for key in app.tenant_keys(t) {
+                app.scenarios.forget(Some(&key));
+                app.env.clock.reset_tenant(&key);
+            }
+        }
+        None => app.scenarios.forget(None),
+    }
+    match tenant {
+        Some(_) => {}
         None if provider.is_none() => {
             app.env.clock.reset();
             app.journal.clear();
@@ -205,20 +247,11 @@ fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply
     )
 }
 
-/// Eximpe tenants are `<client id>/<merchant id>`; a bare client id means no merchant.
-fn tenant_key(provider: &str, tenant: &str) -> String {
-    if provider == crate::providers::eximpe::NAME && !tenant.contains('/') {
-        crate::providers::eximpe::tenant_key(tenant, "")
-    } else {
-        tenant.to_string()
-    }
-}
-
 /// A tenant's state as shown outside the sandbox: the provider's export, card numbers and
 /// secrets masked.
 pub fn masked_state(provider: &dyn crate::providers::Provider, tenant: &str) -> Option<Value> {
     provider.export(tenant).map(|mut state| {
-        crate::mask::mask_json(&mut state);
+        crate::mask::mask_export(&mut state);
         state
     })
 }
@@ -236,7 +269,7 @@ fn get_state(app: &App, query: &Query) -> Reply {
         .providers()
         .filter(|p| provider.is_none_or(|n| n == p.name()))
     {
-        if let Some(state) = masked_state(p.as_ref(), &tenant_key(p.name(), tenant)) {
+        if let Some(state) = masked_state(p.as_ref(), &p.tenant_key(tenant)) {
             states.insert(p.name().to_string(), state);
         }
     }
@@ -253,7 +286,7 @@ fn get_state(app: &App, query: &Query) -> Reply {
 }
 
 fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
-    let body = match body_object(body) {
+    let body = match body_object(body, &["provider", "tenant", "state"]) {
         Ok(b) => b,
         Err(r) => return r,
     };
@@ -270,7 +303,7 @@ fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
     let Some(p) = app.providers().find(|p| p.name() == provider) else {
         return admin_error(404, format!("unknown provider {provider:?}"));
     };
-    match p.import(&tenant_key(provider, tenant), state) {
+    match p.import(&p.tenant_key(tenant), state) {
         Ok(()) => Reply::json(
             200,
             json!({ "imported": true, "provider": provider, "tenant": crate::mask::mask_secret(tenant) }),
@@ -279,7 +312,7 @@ fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
     }
 }
 
-fn journal_filter(query: &Query) -> Result<crate::journal::Filter, String> {
+fn journal_filter(app: &App, query: &Query) -> Result<crate::journal::Filter, String> {
     let number = |name: &str| -> Result<Option<u64>, String> {
         query
             .get(name)
@@ -293,7 +326,12 @@ fn journal_filter(query: &Query) -> Result<crate::journal::Filter, String> {
         provider: query.get("provider").map(str::to_string),
         operation: query.get("operation").map(str::to_string),
         tenant: query.get("tenant").map(str::to_string),
+        tenant_keys: query
+            .get("tenant")
+            .map(|t| app.tenant_keys(t))
+            .unwrap_or_default(),
         status: number("status")?.map(|s| s as u16),
+        scenario: query.get("scenario").map(str::to_string),
         method: query.get("method").map(str::to_string),
         path: query.get("path").map(str::to_string),
         since: number("since")?,

@@ -162,6 +162,12 @@ pub trait Provider: Send + Sync {
     /// provider accepts `REDACTED` as it is).
     fn replay_credentials(&self, _headers: &mut Vec<(String, String)>) {}
 
+    /// The key this provider files a tenant under, from the tenant as a user names it in the
+    /// admin API (a bearer token, an Eximpe client id). Default: the name itself.
+    fn tenant_key(&self, named: &str) -> String {
+        named.to_string()
+    }
+
     /// Forgets one tenant's state, or everyone's.
     fn reset(&self, _tenant: Option<&str>) {}
 

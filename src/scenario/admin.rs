@@ -60,6 +60,18 @@ pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
                     Err(e) => return admin_error(400, format!("the body is not valid JSON: {e}")),
                 }
             };
+            if let Some(unknown) = body
+                .as_object()
+                .and_then(|fields| fields.keys().find(|k| *k != "tenant"))
+            {
+                return admin_error(
+                    400,
+                    format!("unknown field {unknown:?} in the body; this endpoint reads tenant"),
+                );
+            }
+            if !(body.is_object() || body.is_null()) {
+                return admin_error(400, "the body must be a JSON object");
+            }
             let tenant = match body.get("tenant") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(t)) if !t.is_empty() => Some(t.as_str()),
@@ -70,17 +82,19 @@ pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
                     );
                 }
             };
+            let Some(provider) = app.providers().find(|p| p.name() == s.provider) else {
+                return admin_error(500, format!("no provider {:?}", s.provider));
+            };
+            // The tenant as the scenario's provider files it (an Eximpe client id `c` is `c/`).
+            let key = tenant.map(|t| provider.tenant_key(t));
             if *action == "deactivate" {
-                let was = engine.deactivate(name, tenant);
+                let was = engine.deactivate(name, key.as_deref());
                 return Reply::json(
                     200,
                     json!({ "scenario": name, "tenant": tenant, "deactivated": was }),
                 );
             }
-            let Some(provider) = app.providers().find(|p| p.name() == s.provider) else {
-                return admin_error(500, format!("no provider {:?}", s.provider));
-            };
-            match engine.activate(provider.as_ref(), name, tenant) {
+            match engine.activate(provider.as_ref(), name, key.as_deref()) {
                 Ok(()) => Reply::json(
                     200,
                     json!({ "scenario": name, "tenant": tenant, "activated": true }),

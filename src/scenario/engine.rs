@@ -425,20 +425,28 @@ impl Engine {
             .filter(|_| self.importers.contains(provider.name()))
             .map(|state| (state, format!("scenario {} rule {index}", s.name)));
         let delay = rule.delay.map(|d| pick(d, call));
+        let label = format!("{}#{index}", s.name);
         wire::record(|o| {
             o.delay = delay;
             o.fault = rule.fault;
-            o.label = Some(format!("{}#{index}", s.name));
+            o.label = Some(label.clone());
         });
         let answer = match (&rule.respond, rule.fault) {
             (Some(r), _) => Some(forced(render(provider, r))),
             // Nothing reaches the client, so nothing may change either.
             (None, Some(f)) if f.drops_request() => {
-                return Decision::answer(forced(Reply::empty(500)));
+                return Decision {
+                    rule: Some(label),
+                    ..Decision::answer(forced(Reply::empty(500)))
+                };
             }
             _ => None,
         };
-        Decision { answer, then_state }
+        Decision {
+            answer,
+            then_state,
+            rule: Some(label),
+        }
     }
 }
 
@@ -450,6 +458,8 @@ pub struct Decision {
     /// State to import into the requesting tenant once the answer is made, and the rule's
     /// name for error messages.
     pub then_state: Option<(Value, String)>,
+    /// The rule that fired, as `<scenario>#<rule index>` (the journal's `scenario`).
+    pub rule: Option<String>,
 }
 
 impl Decision {
@@ -457,6 +467,7 @@ impl Decision {
         Decision {
             answer: Some(reply),
             then_state: None,
+            rule: None,
         }
     }
 }

@@ -197,14 +197,22 @@ impl Checker {
         let doc = yaml::parse(text).map_err(|(pos, m)| LoadErrors(vec![problem(pos, m)]))?;
         let raw: RawScenario = serde_path_to_error::deserialize(&doc.value).map_err(|e| {
             let pointer = pointer_of(e.path());
-            let message = e.inner().to_string();
+            let mut message = e.inner().to_string();
             // serde's path for an unknown field already ends with that field.
             let pos = match unknown_field(&message) {
                 Some(field) if pointer.ends_with(&format!("/{}", yaml::segment(&field))) => {
                     doc.key_at(&pointer)
                 }
                 Some(field) => doc.key_at(&format!("{pointer}/{}", yaml::segment(&field))),
-                None => doc.at(&pointer),
+                None => {
+                    // A wrong type ("invalid type: string \"two\", expected u64") names the
+                    // field it is in, not only its line.
+                    let field = e.path().to_string();
+                    if !field.is_empty() && field != "." {
+                        message = format!("{field}: {message}");
+                    }
+                    doc.at(&pointer)
+                }
             };
             LoadErrors(vec![problem(pos, message)])
         })?;

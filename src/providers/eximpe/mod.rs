@@ -112,6 +112,16 @@ impl Provider for Eximpe {
         })
     }
 
+    /// A bare client id (`"my-client"`) names the client acting for itself; the escaped
+    /// `CLIENT/MERCHANT` form, as keys are written, names a sub-merchant.
+    fn tenant_key(&self, named: &str) -> String {
+        if named.contains('/') {
+            named.to_string()
+        } else {
+            tenant_key(named, "")
+        }
+    }
+
     fn invalid(&self, call: &Call, errors: &[FieldError]) -> Reply {
         let version = match self.version(call) {
             Ok(v) => v,
