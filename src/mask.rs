@@ -26,7 +26,15 @@ pub const SECRET_HEADERS: &[&str] = &[
     "cookie",
 ];
 
-/// The runs of 13+ digits in `bytes` (possible card numbers), in order.
+/// Whether a run of 13+ digits may be a card number. Every 13-digit card number passes the
+/// Luhn check; 13-digit ids (Mercado Pago's card ids, which paysandbox issues failing it)
+/// are not card numbers, and masking them would break the ids in journal paths and state
+/// dumps. Longer runs count whatever their check digit.
+fn may_be_card_number(run: &[u8]) -> bool {
+    run.len() != 13 || std::str::from_utf8(run).is_ok_and(crate::card::luhn)
+}
+
+/// The runs of 13+ digits in `bytes` that may be card numbers, in order.
 fn long_digit_runs(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let mut i = 0;
     std::iter::from_fn(move || {
@@ -39,7 +47,7 @@ fn long_digit_runs(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>>
             while i < bytes.len() && bytes[i].is_ascii_digit() {
                 i += 1;
             }
-            if i - start >= 13 {
+            if i - start >= 13 && may_be_card_number(&bytes[start..i]) {
                 return Some(start..i);
             }
         }
@@ -64,11 +72,18 @@ pub fn has_long_digit_run(bytes: &[u8]) -> bool {
             start -= 1;
         }
         let mut end = probe + 1;
-        while end < bytes.len() && end - start < 13 && bytes[end].is_ascii_digit() {
+        while end < bytes.len() && end - start < 14 && bytes[end].is_ascii_digit() {
             end += 1;
         }
-        if end - start >= 13 {
+        if end - start >= 14 {
             return true;
+        }
+        if end - start == 13 {
+            // The whole run if it ends here; else it goes on past 13 digits (a card number).
+            let whole = end == bytes.len() || !bytes[end].is_ascii_digit();
+            if !whole || may_be_card_number(&bytes[start..end]) {
+                return true;
+            }
         }
         // `bytes[end]` is not a digit: a run after it starts past it, and its thirteen
         // bytes cover `end + 13`.
@@ -114,19 +129,30 @@ fn write_masked_run(run: &[u8], out: &mut Vec<u8>) {
 
 /// Masks card numbers and secret fields anywhere in a JSON value.
 pub fn mask_json(value: &mut Value) {
+    mask_value(value, true);
+}
+
+/// [`mask_json`] for a provider's state export, whose numbers are timestamps, versions and
+/// counts (epoch milliseconds are thirteen digits): no provider keeps a card number as a JSON
+/// number, so numbers stay as they are and the dump can seed a tenant back.
+pub fn mask_export(value: &mut Value) {
+    mask_value(value, false);
+}
+
+fn mask_value(value: &mut Value, numbers: bool) {
     match value {
         Value::String(s) => {
             if let Cow::Owned(masked) = mask_text(s) {
                 *s = masked;
             }
         }
-        Value::Number(n) => {
+        Value::Number(n) if numbers => {
             let text = n.to_string();
             if let Cow::Owned(masked) = mask_text(&text) {
                 *value = Value::String(masked);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        Value::Array(items) => items.iter_mut().for_each(|item| mask_value(item, numbers)),
         Value::Object(map) => {
             // A key that is itself a card number (a map keyed by PAN) is masked too.
             if map.keys().any(|k| has_long_digit_run(k.as_bytes())) {
@@ -137,10 +163,19 @@ pub fn mask_json(value: &mut Value) {
                     .collect();
             }
             for (k, v) in map.iter_mut() {
-                if is_secret_field(k.as_bytes()) && !v.is_null() {
+                // A secret is a text or a number; an object under a secret's name describes
+                // it (Mercado Pago's card `security_code: {length, card_location}`).
+                if is_secret_field(k.as_bytes()) && !(v.is_null() || v.is_object() || v.is_array())
+                {
                     *v = Value::String("***".into());
+                } else if let Some(masked) = v
+                    .as_str()
+                    .filter(|_| is_card_field(k.as_bytes()))
+                    .and_then(|text| masked_grouped_card(text.as_bytes()))
+                {
+                    *v = Value::String(String::from_utf8_lossy(&masked).into_owned());
                 } else {
-                    mask_json(v);
+                    mask_value(v, numbers);
                 }
             }
         }
@@ -152,6 +187,37 @@ fn is_secret_field(key: &[u8]) -> bool {
     SECRET_FIELDS
         .iter()
         .any(|f| f.as_bytes().eq_ignore_ascii_case(key))
+}
+
+/// Body fields that hold a card number, which people also type in groups (`4509 9535 6623
+/// 3704`, `4509-9535-…`): no digit run is long enough there, so these are read whole.
+const CARD_FIELDS: &[&str] = &["card_number", "cardnumber", "pan"];
+
+fn is_card_field(key: &[u8]) -> bool {
+    CARD_FIELDS
+        .iter()
+        .any(|f| f.as_bytes().eq_ignore_ascii_case(key))
+}
+
+/// A card number written in groups, masked as its digits would be (`450995******3704`);
+/// `None` for anything else (plain digit runs are masked wherever they are anyway).
+fn masked_grouped_card(text: &[u8]) -> Option<Vec<u8>> {
+    if !text.iter().any(|b| matches!(b, b' ' | b'-')) {
+        return None;
+    }
+    if !text
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-'))
+    {
+        return None;
+    }
+    let digits: Vec<u8> = text.iter().copied().filter(u8::is_ascii_digit).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len());
+    write_masked_run(&digits, &mut out);
+    Some(out)
 }
 
 /// Masks a raw body as [`mask_body`] does, without building a JSON tree: every run of 13+
@@ -243,14 +309,29 @@ impl<'a, 'o> Scanner<'a, 'o> {
                     self.mask_runs(start + 1, content_end);
                     self.at = end;
                     let after = skip_ws(bytes, end);
-                    if bytes.get(after) == Some(&b':')
-                        && is_secret_field(&bytes[start + 1..content_end])
-                    {
+                    if bytes.get(after) != Some(&b':') {
+                        continue;
+                    }
+                    let key = &bytes[start + 1..content_end];
+                    if is_secret_field(key) {
                         let value = skip_ws(bytes, after + 1);
-                        if !bytes[value..].starts_with(b"null") && value < bytes.len() {
+                        let described = matches!(bytes.get(value), Some(b'{' | b'['));
+                        if !bytes[value..].starts_with(b"null") && value < bytes.len() && !described
+                        {
                             let value_end = value_end(bytes, value);
                             self.replace(value, value_end, b"\"***\"");
                             self.at = value_end;
+                        }
+                    } else if is_card_field(key) {
+                        let value = skip_ws(bytes, after + 1);
+                        if bytes.get(value) == Some(&b'"') {
+                            let value_end = string_end(bytes, value);
+                            let text =
+                                &bytes[value + 1..value_end.saturating_sub(1).max(value + 1)];
+                            if let Some(masked) = masked_grouped_card(text) {
+                                self.replace(value + 1, value + 1 + text.len(), &masked);
+                                self.at = value_end;
+                            }
                         }
                     }
                 }
@@ -425,12 +506,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The plain count `has_long_digit_run` must agree with.
+    /// The plain rule `has_long_digit_run` must agree with: a digit run of 14 or more, or of
+    /// exactly 13 that passes the Luhn check.
     fn plain_long_run(bytes: &[u8]) -> bool {
-        let mut run = 0;
-        bytes.iter().any(|b| {
-            run = if b.is_ascii_digit() { run + 1 } else { 0 };
-            run >= 13
+        bytes.split(|b| !b.is_ascii_digit()).any(|run| {
+            run.len() >= 14 || run.len() == 13 && crate::card::luhn(&String::from_utf8_lossy(run))
         })
     }
 
@@ -489,10 +569,25 @@ mod tests {
             fast(r#"{"card_number":"5031433215406351","security_code": "123","name":"APRO"}"#),
             r#"{"card_number":"503143******6351","security_code": "***","name":"APRO"}"#
         );
-        // Numbers become masked strings (the body stays JSON); secret objects go whole.
+        // Numbers become masked strings (the body stays JSON); an object under a secret's
+        // name describes it and is masked like any other.
         assert_eq!(
             fast(r#"{"pan":-4235647728025682.5,"CVV":{"a":[1,"}"]},"password":null,"n":12}"#),
-            r#"{"pan":"-423564******5682.5","CVV":"***","password":null,"n":12}"#
+            r#"{"pan":"-423564******5682.5","CVV":{"a":[1,"}"]},"password":null,"n":12}"#
+        );
+        assert_eq!(
+            fast(r#"{"security_code":{"length":3,"card_location":"back"},"cvv":123}"#),
+            r#"{"security_code":{"length":3,"card_location":"back"},"cvv":"***"}"#
+        );
+        // Thirteen digits are a card number only when they pass the Luhn check, as every
+        // 13-digit card number does; Mercado Pago's 13-digit card ids do not.
+        assert_eq!(
+            fast(r#"{"id":"4222222222222","card_id":"4222222222223"}"#),
+            r#"{"id":"422222***2222","card_id":"4222222222223"}"#
+        );
+        assert_eq!(
+            mask_text("/v1/customers/1-a/cards/4222222222223"),
+            "/v1/customers/1-a/cards/4222222222223"
         );
         assert_eq!(
             fast("card=4509953566233704&x=1"),
@@ -511,6 +606,28 @@ mod tests {
             fast(r#"{"c\u0076v":"1","n":"\u00345099535662337041"}"#),
             r#"{"cvv":"***","n":"450995*******7041"}"#
         );
+    }
+
+    #[test]
+    fn card_numbers_typed_in_groups_are_masked_in_card_fields() {
+        assert_eq!(
+            fast(r#"{"card_number":"4509 9535 6623 3704","cardNumber" : "4509-9535-6623-3704"}"#),
+            r#"{"card_number":"450995******3704","cardNumber" : "450995******3704"}"#
+        );
+        // The parser's path (a body with an escape) masks the same way.
+        assert_eq!(
+            fast(r#"{"pan":"4509 9535 6623 3704","n":"\u0041"}"#),
+            r#"{"pan":"450995******3704","n":"A"}"#
+        );
+        // Other fields, and texts that are not a grouped card number, are left alone.
+        for untouched in [
+            r#"{"phone":"4509 9535 6623 3704"}"#,
+            r#"{"card_number":"4509 9535"}"#,
+            r#"{"card_number":"4509 9535 6623 3704 x"}"#,
+            r#"{"card_number":12}"#,
+        ] {
+            assert_eq!(fast(untouched), untouched);
+        }
     }
 
     #[test]

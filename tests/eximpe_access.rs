@@ -301,9 +301,53 @@ async fn v1_takes_only_lower_case_and_v2_takes_both_with_consent() {
 }
 
 #[tokio::test]
+async fn version_3_from_eximpes_own_example_answers_as_v2() {
+    let sb = common::start().await;
+    let v3 = [
+        ("X-Client-ID", "c-v3"),
+        ("X-Client-Secret", "s"),
+        ("X-API-Version", "3.0.0"),
+    ];
+    // v2's rules: consent is required...
+    let a = sb
+        .send(Method::POST, "/pg/tokens/", &v3, Some(visa_v1("u1")))
+        .await;
+    assert_eq!(
+        a.body,
+        validation(&[("card_holder_consent", "This field is required.")])
+    );
+    // ...and v2's answer, with the network token.
+    let mut body = visa_v1("u1");
+    body["card_holder_consent"] = json!(true);
+    let a = sb.send(Method::POST, "/pg/tokens/", &v3, Some(body)).await;
+    assert_eq!(a.status, 200, "{:#}", a.body);
+    assert_eq!(a.body["data"]["card_label"], "My VISA Card");
+    assert_eq!(a.body["data"]["issuer_token"], Value::Null);
+    assert!(a.body["data"]["network_token"].is_string(), "{:#}", a.body);
+}
+
+#[tokio::test]
+async fn a_card_number_typed_into_another_field_is_not_echoed() {
+    let sb = common::start().await;
+    let v1 = [
+        ("X-Client-ID", "c-echo"),
+        ("X-Client-Secret", "s"),
+        ("X-API-Version", "1.0.0"),
+    ];
+    let mut body = visa_v1("u1");
+    body["network"] = json!("4111111111111111");
+    let a = sb.send(Method::POST, "/pg/tokens/", &v1, Some(body)).await;
+    assert_eq!(a.status, 400);
+    assert_eq!(
+        a.body,
+        validation(&[("network", "\"411111******1111\" is not a valid choice.")])
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_api_version_is_refused_on_every_operation() {
     let sb = common::start().await;
-    for version in ["3.0.0", "latest", "2.0"] {
+    for version in ["4.0.0", "latest", "2.0"] {
         let h = [
             ("X-Client-ID", "c-unknown"),
             ("X-Client-Secret", "s"),
@@ -311,7 +355,7 @@ async fn an_unknown_api_version_is_refused_on_every_operation() {
         ];
         let expected = validation(&[(
             "X-API-Version",
-            &format!("Unsupported API version \"{version}\". Use 1.x.x or 2.x.x."),
+            &format!("Unsupported API version \"{version}\". Use 1.x.x, 2.x.x or 3.x.x."),
         )]);
         // Only the version is reported: without it the body's rules are unknown.
         let a = sb
@@ -383,7 +427,7 @@ async fn a_request_without_a_version_is_served_the_account_default() {
             Method::POST,
             "/__sandbox/eximpe/settings",
             &[],
-            Some(json!({"default_api_version": "3.0.0"})),
+            Some(json!({"default_api_version": "4.0.0"})),
         )
         .await;
     assert_eq!(refused.status, 400);

@@ -221,6 +221,48 @@ async fn brands_come_from_the_bin_and_amex_codes_are_four_digits_on_the_front() 
 }
 
 #[tokio::test]
+async fn a_payment_method_of_another_network_cannot_be_resolved_for_the_card() {
+    let sb = common::start().await;
+    let cid = str_of(&create_customer(&sb, ALICE, "methods@example.com").await["id"]);
+    let master = card_token(&sb, ALICE, MASTER_MLB, "APRO").await;
+    for other in ["amex", "visa"] {
+        let refused = call(
+            &sb,
+            Method::POST,
+            &format!("/v1/customers/{cid}/cards"),
+            ALICE,
+            Some(json!({"token": master, "payment_method_id": other})),
+        )
+        .await;
+        assert_eq!(
+            (refused.status, refused.body),
+            (
+                400,
+                bad_request(
+                    "127",
+                    "invalid parameter. Cannot resolve the payment method of card, check the payment_method_id and issuer_id."
+                )
+            ),
+            "{other}"
+        );
+    }
+    // The card's own network, credit or debit, is the client's to name.
+    let saved = call(
+        &sb,
+        Method::POST,
+        &format!("/v1/customers/{cid}/cards"),
+        ALICE,
+        Some(json!({"token": master, "payment_method_id": "master"})),
+    )
+    .await;
+    assert_eq!(saved.status, 201, "{}", saved.body);
+    assert_eq!(
+        saved.body["payment_method"],
+        payment_method("master", "Mastercard", "credit_card")
+    );
+}
+
+#[tokio::test]
 async fn card_numbers_failing_luhn_and_missing_fields_are_refused_with_the_tokenisation_codes() {
     let sb = common::start().await;
     let bad = call(

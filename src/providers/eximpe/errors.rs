@@ -52,6 +52,12 @@ pub fn validation(errors: Vec<(String, String, String)>) -> Reply {
     let errors: Vec<Value> = errors
         .into_iter()
         .map(|(code, detail, attr)| {
+            // Details quote what the client sent ("\"4111…\" is not a valid choice."); a card
+            // number typed into the wrong field is still never echoed.
+            let detail = match crate::mask::mask_text(&detail) {
+                std::borrow::Cow::Borrowed(_) => detail,
+                std::borrow::Cow::Owned(masked) => masked,
+            };
             object([
                 ("code", code.into()),
                 ("detail", detail.into()),

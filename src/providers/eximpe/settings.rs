@@ -90,7 +90,7 @@ impl Settings {
                         .ok_or("default_api_version must be a string such as \"2.0.0\"")?;
                     if ApiVersion::parse(v).is_none() {
                         return Err(format!(
-                            "default_api_version must be 1.x.x or 2.x.x, not {v:?}"
+                            "default_api_version must be 1.x.x, 2.x.x or 3.x.x, not {v:?}"
                         ));
                     }
                     next.default_api_version = v.to_string();
@@ -179,7 +179,7 @@ mod tests {
     fn a_refused_object_changes_nothing() {
         let mut s = Settings::default();
         let err = s
-            .apply(&json!({"only_registered": true, "default_api_version": "3.0.0"}))
+            .apply(&json!({"only_registered": true, "default_api_version": "4.0.0"}))
             .unwrap_err();
         assert!(err.contains("default_api_version"), "{err}");
         assert!(!s.only_registered);

@@ -1,4 +1,7 @@
-//! `X-API-Version`: `1.x.x` serves v1, `2.x.x` serves v2, a missing header the account default.
+//! `X-API-Version`: `1.x.x` serves v1, `2.x.x` and `3.x.x` serve v2, a missing header the
+//! account default. Eximpe's reference names `'1.X.X', '2.X.X', or '3.X.X'` and gives
+//! `3.0.0` as its example, but documents no v3 difference for saved cards: v3 answers as
+//! the latest documented shape, v2's.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +17,7 @@ pub const HEADER_NAME: hyper::header::HeaderName =
     hyper::header::HeaderName::from_static("x-api-version");
 
 impl ApiVersion {
-    /// Reads a version string such as `2.0.0`; only majors 1 and 2 exist.
+    /// Reads a version string such as `2.0.0`; majors 1, 2 and 3 exist.
     pub fn parse(value: &str) -> Option<ApiVersion> {
         // Three runs of digits joined by dots, read in one pass: every request asks this.
         let (mut dots, mut digits, mut major_end) = (0, 0, 0);
@@ -36,7 +39,7 @@ impl ApiVersion {
         }
         match value[..major_end].trim_start_matches('0') {
             "1" => Some(ApiVersion::V1),
-            "2" => Some(ApiVersion::V2),
+            "2" | "3" => Some(ApiVersion::V2),
             _ => None,
         }
     }
@@ -52,7 +55,7 @@ impl ApiVersion {
 
     /// The validation message for an unsupported version.
     pub fn unsupported(sent: &str) -> String {
-        format!("Unsupported API version \"{sent}\". Use 1.x.x or 2.x.x.")
+        format!("Unsupported API version \"{sent}\". Use 1.x.x, 2.x.x or 3.x.x.")
     }
 }
 
@@ -65,7 +68,8 @@ mod tests {
         assert_eq!(ApiVersion::parse("1.0.0"), Some(ApiVersion::V1));
         assert_eq!(ApiVersion::parse("1.4.12"), Some(ApiVersion::V1));
         assert_eq!(ApiVersion::parse("2.0.0"), Some(ApiVersion::V2));
-        assert_eq!(ApiVersion::parse("3.0.0"), None);
+        assert_eq!(ApiVersion::parse("3.0.0"), Some(ApiVersion::V2));
+        assert_eq!(ApiVersion::parse("4.0.0"), None);
         assert_eq!(ApiVersion::parse("0.0.0"), None);
         assert_eq!(ApiVersion::parse("2.0"), None);
         assert_eq!(ApiVersion::parse("v2.0.0"), None);

@@ -48,6 +48,13 @@ impl MercadoPago {
             None => self.brands.by_bin(&token.first_six_digits),
         }
         .ok_or_else(|| self.error("127"))?;
+        // A method of another network than the card's own cannot be resolved for it (`amex`
+        // for a Mastercard); credit and debit of one network share its issuer.
+        if let Some(own) = self.brands.by_test_bin(&token.first_six_digits)
+            && own.issuer.id != method.issuer.id
+        {
+            return Err(self.error("127"));
+        }
         let issuer = match issuer {
             None => method.issuer.clone(),
             Some(v) => {
@@ -111,7 +118,7 @@ impl MercadoPago {
         }
         let mut card = self.card_from_token(&token, payment_method_id, issuer)?;
         let stamp = timefmt::offset(now);
-        card.id = call.env.ids.digits(13);
+        card.id = card_id(&call.env.ids);
         card.customer_id = customer.id.clone();
         card.date_created = stamp.clone();
         card.date_last_updated = stamp.clone();
@@ -269,5 +276,35 @@ impl MercadoPago {
             customer.date_last_updated = timefmt::offset(call.env.clock.now_ms());
         }
         Reply::json(200, card.render(tenant))
+    }
+}
+
+/// A card id as Mercado Pago writes them, thirteen digits, drawn so that it fails the Luhn
+/// check: a 13-digit run that passes it is masked as a possible card number wherever the
+/// sandbox shows it (journal, state dumps), and an id must stay readable there.
+fn card_id(ids: &crate::env::Ids) -> String {
+    let mut id = ids.digits(13);
+    if crate::card::luhn(&id) {
+        // Any other last digit fails the check.
+        let last = id.pop().map_or(0, |d| d as u8 - b'0');
+        id.push(char::from(b'0' + (last + 1) % 10));
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_ids_are_thirteen_digits_that_fail_the_luhn_check() {
+        let ids = crate::env::Ids::new(Some(7));
+        for _ in 0..2000 {
+            let id = card_id(&ids);
+            assert_eq!(id.len(), 13, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_digit()), "{id}");
+            assert!(!crate::card::luhn(&id), "{id}");
+            assert_eq!(crate::mask::mask_text(&id), id.as_str(), "shown as it is");
+        }
     }
 }
