@@ -234,6 +234,35 @@ async fn square_a_malformed_version_header_is_invalid_square_version_format() {
         json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_SQUARE_VERSION_FORMAT",
                            "detail": "Invalid Square-Version format: `last-tuesday`. Expected YYYY-MM-DD."}]})
     );
+    // Shaped like a date but no day of the calendar: refused too, not served as the default.
+    for not_a_day in ["2026-13-45", "2025-02-30"] {
+        let a = sb
+            .send(
+                Method::GET,
+                "/v2/cards",
+                &[SQ, ("Square-Version", not_a_day)],
+                None,
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.body),
+            (
+                400,
+                json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_SQUARE_VERSION_FORMAT",
+                                   "detail": format!("Invalid Square-Version format: `{not_a_day}`. Expected YYYY-MM-DD.")}]})
+            )
+        );
+    }
+    let leap = sb
+        .send(
+            Method::GET,
+            "/v2/cards",
+            &[SQ, ("Square-Version", "2024-02-29")],
+            None,
+        )
+        .await;
+    assert_eq!(leap.status, 200);
+    assert_eq!(leap.header("square-version"), Some("2024-02-29"));
 }
 
 #[tokio::test]
@@ -436,6 +465,32 @@ async fn oversized_bodies_are_refused_in_the_providers_envelope() {
             413,
             json!({"success": false, "error": {"code": "ERR_REQUEST_002", "message": "Request body too large",
                                                   "details": {"body": "Request body exceeds the maximum allowed size."}}})
+        )
+    );
+}
+
+#[tokio::test]
+async fn eximpe_says_one_thing_per_field_as_django_rest_framework_does() {
+    let sb = start().await;
+    let a = sb
+        .send(
+            Method::POST,
+            "/pg/tokens/",
+            &[EX_ID, EX_SECRET, ("X-API-Version", "1.0.0")],
+            Some(
+                json!({"identifier": "USER_PS_002", "card_number": "4111111111111111",
+                        "cardholder_name": "Priya Sharma", "expiry_month": 5, "expiry_year": 2040,
+                        "network": 1, "card_type": null}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.body),
+        (
+            400,
+            json!({"success": false, "error": {"type": "validation_error", "errors": [
+                {"code": "invalid", "detail": "\"1\" is not a valid choice.", "attr": "network"},
+                {"code": "invalid", "detail": "This field may not be null.", "attr": "card_type"}]}})
         )
     );
 }

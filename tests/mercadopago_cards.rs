@@ -698,4 +698,11 @@ async fn tokens_belong_to_their_creator_and_public_key_tokens_to_the_same_enviro
         (wrong_env.status, wrong_env.body),
         (400, bad_request("150", "invalid users involved."))
     );
+    // Nor a test access token's: across environments it is 150 too, not 140.
+    let alices_test = card_token(&sb, ALICE, VISA_MLB, "APRO").await;
+    let across = save_card(&sb, prod, &prod_customer, &alices_test).await;
+    assert_eq!(
+        (across.status, across.body),
+        (400, bad_request("150", "invalid users involved."))
+    );
 }

@@ -11,7 +11,7 @@ use super::cards::{self, CardType, Network};
 use super::errors;
 use super::version::ApiVersion;
 use crate::card;
-use crate::problem::{FieldError, Location};
+use crate::problem::{FieldError, FieldErrorKind, Location};
 use serde_json::{Map, Value};
 
 /// One problem as Eximpe's envelope names it.
@@ -37,20 +37,35 @@ pub const BLANK: &str = "This field may not be blank.";
 
 /// The schema's errors in Eximpe's wording: attr is the top-level field (or the parameter).
 pub fn from_schema(errors: &[FieldError]) -> Vec<Problem> {
-    errors
-        .iter()
-        .map(|e| {
-            let attr = match e.location {
-                Location::Body if e.field.is_empty() => "non_field_errors".to_string(),
-                Location::Body => e.field.split('.').next().unwrap_or_default().to_string(),
-                _ => e.field.clone(),
-            };
-            Problem {
-                attr,
-                detail: errors::detail(e),
-            }
-        })
-        .collect()
+    let attr_of = |e: &FieldError| match e.location {
+        Location::Body if e.field.is_empty() => "non_field_errors".to_string(),
+        Location::Body => e.field.split('.').next().unwrap_or_default().to_string(),
+        _ => e.field.clone(),
+    };
+    let mut problems: Vec<Problem> = Vec::new();
+    for (i, e) in errors.iter().enumerate() {
+        let attr = attr_of(e);
+        if problems.iter().any(|p| p.attr == attr) {
+            continue;
+        }
+        // Django REST Framework stops at a field's first failing check and says one thing:
+        // null is "may not be null"; a choice field quotes what was sent ("1" for 1) rather
+        // than also calling it not a string.
+        let detail = if e.value.as_ref().is_some_and(Value::is_null)
+            && matches!(
+                e.kind,
+                FieldErrorKind::Enum { .. } | FieldErrorKind::Type { .. }
+            ) {
+            "This field may not be null.".to_string()
+        } else {
+            let choice = errors[i..].iter().find(|other| {
+                matches!(other.kind, FieldErrorKind::Enum { .. }) && attr_of(other) == attr
+            });
+            errors::detail(choice.unwrap_or(e))
+        };
+        problems.push(Problem { attr, detail });
+    }
+    problems
 }
 
 /// Orders problems: body-wide first, then parameters, then body fields in `field_order`.

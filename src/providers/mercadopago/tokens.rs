@@ -214,11 +214,14 @@ impl MercadoPago {
     ) -> Result<CardToken, Reply> {
         let token = tokens.get(id).ok_or_else(|| self.error("120"))?;
         if token.creator != tenant {
-            if !account::is_public(&token.creator) {
-                return Err(self.error("140"));
-            }
+            // Across environments (a TEST token saved with APP_USR credentials) the users
+            // involved are invalid whoever made the token; within one, only a public key's
+            // token may be saved by an access token other than its maker.
             if account::live_mode(&token.creator) != account::live_mode(tenant) {
                 return Err(self.error("150"));
+            }
+            if !account::is_public(&token.creator) {
+                return Err(self.error("140"));
             }
         }
         if token.status == TokenStatus::Used {

@@ -99,13 +99,39 @@ impl Catalogue {
 /// `YYYY-MM-DD` with a plausible month and day.
 pub fn is_version_date(v: &str) -> bool {
     let b = v.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !v.is_char_boundary(4) {
         return false;
     }
-    let num = |s: &str| s.parse::<u32>().ok();
-    matches!(
-        (num(&v[0..4]), num(&v[5..7]), num(&v[8..10])),
-        (Some(_), Some(1..=12), Some(1..=31))
+    let num = |s: &str| {
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    let (Some(year), Some(month), Some(day)) = (num(&v[0..4]), num(&v[5..7]), num(&v[8..10]))
+    else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
+/// The answer for a Square-Version that is not a date: the spec's pattern catches most,
+/// this the rest (`2026-13-45`, `2025-02-30`).
+pub fn version_format(sent: &str) -> SquareError {
+    SquareError::new(
+        "INVALID_SQUARE_VERSION_FORMAT",
+        Some(&format!(
+            "Invalid Square-Version format: `{sent}`. Expected YYYY-MM-DD."
+        )),
+        None,
     )
 }
 
@@ -142,13 +168,7 @@ pub fn from_field_errors(errors: &[FieldError]) -> Vec<SquareError> {
             let field = e.field.as_str();
             if e.location == Location::Header && e.field.eq_ignore_ascii_case("square-version") {
                 let sent = e.value.as_ref().map(display).unwrap_or_default();
-                return SquareError::new(
-                    "INVALID_SQUARE_VERSION_FORMAT",
-                    Some(&format!(
-                        "Invalid Square-Version format: `{sent}`. Expected YYYY-MM-DD."
-                    )),
-                    None,
-                );
+                return version_format(&sent);
             }
             let (code, detail) = match &e.kind {
                 FieldErrorKind::Missing => (
@@ -263,6 +283,12 @@ mod tests {
     fn version_dates_are_checked() {
         assert!(is_version_date("2025-08-20"));
         assert!(!is_version_date("2025-13-01"));
+        assert!(!is_version_date("2026-13-45"));
+        assert!(!is_version_date("2025-02-29"));
+        assert!(is_version_date("2024-02-29"));
+        assert!(!is_version_date("2025-04-31"));
+        assert!(!is_version_date("+025-04-01"));
+        assert!(!is_version_date("2025-0٣-01"));
         assert!(!is_version_date("yesterday"));
     }
 

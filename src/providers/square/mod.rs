@@ -69,6 +69,7 @@ impl Square {
     /// The Square-Version a request is served with.
     fn version(&self, call: &Call) -> String {
         call.header("square-version")
+            .map(str::trim)
             .filter(|v| errors::is_version_date(v))
             .unwrap_or(DEFAULT_VERSION)
             .to_string()
@@ -212,6 +213,11 @@ impl Provider for Square {
             "DisableCard" => cards::disable,
             _ => return None,
         };
+        if let Some(sent) = call.header("square-version")
+            && !errors::is_version_date(sent.trim())
+        {
+            return Some(self.errors.render(&[errors::version_format(sent)]));
+        }
         Some(events::around(self, call, tenant, handler))
     }
 
