@@ -214,8 +214,8 @@ impl App {
                 "the admin API only answers loopback clients unless --admin-token is set and sent",
             );
         }
-        let read = Limited::new(body, self.config.body_limit).collect();
-        match tokio::time::timeout(self.config.idle_timeout, read).await {
+        let read = std::pin::pin!(Limited::new(body, self.config.body_limit).collect());
+        match within(self.config.idle_timeout, read).await {
             Err(_) => providers::admin_error(400, self.body_too_slow()),
             Ok(Err(_)) => providers::admin_error(413, "the request body is too large"),
             Ok(Ok(c)) => admin::serve(
@@ -278,8 +278,8 @@ impl App {
 
         // A body shorter than its Content-Length would otherwise hold the connection (and
         // its slot) forever: it gets the idle timeout that headers get.
-        let read = Limited::new(body, self.config.body_limit).collect();
-        let bytes = match tokio::time::timeout(self.config.idle_timeout, read).await {
+        let read = std::pin::pin!(Limited::new(body, self.config.body_limit).collect());
+        let bytes = match within(self.config.idle_timeout, read).await {
             Err(_) => {
                 // The provider answers as for any broken body; the log says what happened.
                 let reason = self.body_too_slow();
@@ -437,6 +437,20 @@ impl App {
             Ok(()) => reply,
             Err(refused) => refused,
         }
+    }
+}
+
+/// `future`, unless it takes longer than `limit`. A small body has nearly always arrived with
+/// its headers: that case is answered on the first poll, without arming a timer.
+/// The future is borrowed, pinned where the caller keeps it, so it is not moved per request.
+async fn within<F: std::future::Future>(
+    limit: std::time::Duration,
+    mut future: std::pin::Pin<&mut F>,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => tokio::time::timeout(limit, future).await,
     }
 }
 

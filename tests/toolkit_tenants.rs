@@ -344,3 +344,30 @@ async fn a_mercado_pago_state_dump_seeds_another_tenant_as_it_was() {
     copy["user_id"] = original["user_id"].clone();
     assert_eq!(copy, original);
 }
+
+#[tokio::test]
+async fn a_wrong_method_on_an_admin_endpoint_names_the_right_one() {
+    let sb = common::start().await;
+    for (method, path, allowed) in [
+        (Method::GET, "/__sandbox/reset", "POST"),
+        (Method::POST, "/__sandbox/journal/count", "GET"),
+        (Method::PUT, "/__sandbox/state", "GET, POST"),
+        (
+            Method::GET,
+            "/__sandbox/scenarios/eximpe-save-card-500/activate",
+            "POST",
+        ),
+        (Method::DELETE, "/__sandbox/scenarios", "GET, POST"),
+    ] {
+        let a = sb.send(method.clone(), path, &[], None).await;
+        assert_eq!(a.status, 405, "{method} {path}");
+        assert_eq!(a.header("allow"), Some(allowed), "{method} {path}");
+        assert_eq!(
+            a.body,
+            json!({"error": {"status": 405,
+                "message": format!("{method} is not allowed on {path}; use {allowed}")}})
+        );
+    }
+    let unknown = sb.send(Method::GET, "/__sandbox/nothing", &[], None).await;
+    assert_eq!(unknown.status, 404);
+}

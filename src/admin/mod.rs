@@ -131,6 +131,14 @@ pub fn serve(
         (_, r) if r == "/scenarios" || r.starts_with("/scenarios/") => {
             crate::scenario::admin::serve(app, method, r, bytes)
         }
+        (_, r) if methods_of(r).is_some() => {
+            let allowed = methods_of(r).unwrap_or_default();
+            admin_error(
+                405,
+                format!("{method} is not allowed on /__sandbox{r}; use {allowed}"),
+            )
+            .with_header("allow", allowed)
+        }
         _ => {
             let mut segments = rest.trim_start_matches('/').splitn(2, '/');
             let name = segments.next().unwrap_or_default();
@@ -162,6 +170,17 @@ pub fn serve(
                 .unwrap_or_else(|| admin_error(404, format!("no sandbox endpoint {method} {path}")))
         }
     }
+}
+
+/// The methods an endpoint above answers, for a 405 to the others.
+fn methods_of(rest: &str) -> Option<&'static str> {
+    Some(match rest {
+        "/health" | "/journal/count" | "/clock" => "GET",
+        "/reset" | "/clock/advance" | "/clock/reset" => "POST",
+        "/state" => "GET, POST",
+        "/journal" => "GET, DELETE",
+        _ => return None,
+    })
 }
 
 /// The body as a JSON object (none: an empty one) holding only the `known` fields. An

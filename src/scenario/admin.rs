@@ -102,6 +102,18 @@ pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
                 Err(e) => admin_error(400, e),
             }
         }
+        (_, [] | [_, "activate" | "deactivate"] | [_]) => {
+            let allowed = match parts.as_slice() {
+                [] => "GET, POST",
+                [_] => "GET",
+                _ => "POST",
+            };
+            admin_error(
+                405,
+                format!("{method} is not allowed on /__sandbox{rest}; use {allowed}"),
+            )
+            .with_header("allow", allowed)
+        }
         _ => admin_error(
             404,
             format!("no sandbox endpoint {method} /__sandbox{rest}"),
