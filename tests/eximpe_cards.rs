@@ -510,6 +510,21 @@ async fn an_identifier_without_cards_is_a_404() {
         missing.body,
         validation(&[("identifier", "This field is required.")])
     );
+    let blank = sb
+        .send(
+            Method::GET,
+            "/pg/tokens/?identifier=",
+            &headers("client-empty", V2),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (blank.status, blank.body),
+        (
+            400,
+            validation(&[("identifier", "This field may not be blank.")])
+        )
+    );
 }
 
 #[tokio::test]
