@@ -108,6 +108,11 @@ impl App {
         keys
     }
 
+    /// [`journal::Filter::tenant_keys`] for a filter naming `tenant`.
+    pub fn filter_tenant_keys(&self, tenant: Option<&str>) -> Vec<String> {
+        tenant.map(|t| self.tenant_keys(t)).unwrap_or_default()
+    }
+
     /// Every provider module, in a stable order.
     pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
         providers::NAMES

@@ -353,16 +353,14 @@ impl Sandbox {
 
     /// The recorded exchanges matching `filter`, oldest first (masked: no card numbers).
     pub fn journal(&self, filter: &journal::Filter) -> Vec<journal::Entry> {
-        match &filter.tenant {
-            Some(named) if filter.tenant_keys.is_empty() => {
-                let filter = journal::Filter {
-                    tenant_keys: self.app.tenant_keys(named),
-                    ..filter.clone()
-                };
-                self.app.journal.entries(&filter)
-            }
-            _ => self.app.journal.entries(filter),
+        if filter.tenant.is_none() || !filter.tenant_keys.is_empty() {
+            return self.app.journal.entries(filter);
         }
+        let filter = journal::Filter {
+            tenant_keys: self.app.filter_tenant_keys(filter.tenant.as_deref()),
+            ..filter.clone()
+        };
+        self.app.journal.entries(&filter)
     }
 
     /// Forgets every tenant's state, scenario counters and seeds, the journal, and clock

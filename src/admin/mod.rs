@@ -25,7 +25,7 @@ pub fn allowed(app: &App, peer: Option<SocketAddr>, headers: &HeaderMap) -> bool
     peer.is_none_or(|p| p.ip().to_canonical().is_loopback())
 }
 
-fn parse_body(bytes: &[u8]) -> Result<Option<Value>, String> {
+pub(crate) fn parse_body(bytes: &[u8]) -> Result<Option<Value>, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -112,13 +112,15 @@ pub fn serve(
             clock_state(app, tenant)
         }
         (&Method::POST, "/clock/reset") => {
-            let tenant = match body_object(body, &["tenant"])
-                .and_then(|body| text_field(&body, "tenant").map(|t| t.map(str::to_string)))
-            {
-                Ok(t) => t.or(query.get("tenant").map(str::to_string)),
+            let body = match body_object(body, &["tenant"]) {
+                Ok(b) => b,
                 Err(r) => return r,
             };
-            match tenant.as_deref() {
+            let tenant = match text_field(&body, "tenant") {
+                Ok(t) => t.or(query.get("tenant")),
+                Err(r) => return r,
+            };
+            match tenant {
                 Some(t) => {
                     for key in app.tenant_keys(t) {
                         app.env.clock.reset_tenant(&key);
@@ -129,17 +131,16 @@ pub fn serve(
             clock_state(app, None)
         }
         (_, r) if r == "/scenarios" || r.starts_with("/scenarios/") => {
-            crate::scenario::admin::serve(app, method, r, bytes)
-        }
-        (_, r) if methods_of(r).is_some() => {
-            let allowed = methods_of(r).unwrap_or_default();
-            admin_error(
-                405,
-                format!("{method} is not allowed on /__sandbox{r}; use {allowed}"),
-            )
-            .with_header("allow", allowed)
+            crate::scenario::admin::serve(app, method, r, bytes, body)
         }
         _ => {
+            if let Some(allowed) = methods_of(rest) {
+                return admin_error(
+                    405,
+                    format!("{method} is not allowed on /__sandbox{rest}; use {allowed}"),
+                )
+                .with_header("allow", allowed);
+            }
             let mut segments = rest.trim_start_matches('/').splitn(2, '/');
             let name = segments.next().unwrap_or_default();
             let sub = format!("/{}", segments.next().unwrap_or_default());
@@ -186,7 +187,10 @@ fn methods_of(rest: &str) -> Option<&'static str> {
 /// The body as a JSON object (none: an empty one) holding only the `known` fields. An
 /// unknown field is refused, naming it: a misspelt `tenant` must not turn a one-tenant reset
 /// into everyone's.
-fn body_object(body: Result<Option<Value>, String>, known: &[&str]) -> Result<Value, Reply> {
+pub(crate) fn body_object(
+    body: Result<Option<Value>, String>,
+    known: &[&str],
+) -> Result<Value, Reply> {
     let body = match body {
         Ok(Some(v)) if v.is_object() => v,
         Ok(None) => return Ok(json!({})),
@@ -250,15 +254,13 @@ fn reset(app: &App, query: &Query, body: Result<Option<Value>, String>) -> Reply
                 app.env.clock.reset_tenant(&key);
             }
         }
-        None => app.scenarios.forget(None),
-    }
-    match tenant {
-        Some(_) => {}
-        None if provider.is_none() => {
-            app.env.clock.reset();
-            app.journal.clear();
+        None => {
+            app.scenarios.forget(None);
+            if provider.is_none() {
+                app.env.clock.reset();
+                app.journal.clear();
+            }
         }
-        None => {}
     }
     Reply::json(
         200,
@@ -345,10 +347,7 @@ fn journal_filter(app: &App, query: &Query) -> Result<crate::journal::Filter, St
         provider: query.get("provider").map(str::to_string),
         operation: query.get("operation").map(str::to_string),
         tenant: query.get("tenant").map(str::to_string),
-        tenant_keys: query
-            .get("tenant")
-            .map(|t| app.tenant_keys(t))
-            .unwrap_or_default(),
+        tenant_keys: app.filter_tenant_keys(query.get("tenant")),
         status: number("status")?.map(|s| s as u16),
         scenario: query.get("scenario").map(str::to_string),
         method: query.get("method").map(str::to_string),

@@ -8,7 +8,15 @@ use hyper::Method;
 use serde_json::{Value, json};
 
 /// Serves `rest`, the path after `/__sandbox` (it starts with `/scenarios`).
-pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
+/// `body` is the request read as JSON (as the admin API reads every body); `bytes` are kept
+/// for loading a scenario, which may be YAML.
+pub fn serve(
+    app: &App,
+    method: &Method,
+    rest: &str,
+    bytes: &[u8],
+    body: Result<Option<Value>, String>,
+) -> Reply {
     let engine = &app.scenarios;
     let parts: Vec<&str> = rest
         .trim_start_matches("/scenarios")
@@ -52,26 +60,14 @@ pub fn serve(app: &App, method: &Method, rest: &str, bytes: &[u8]) -> Reply {
             let Some(s) = engine.get(name) else {
                 return admin_error(404, format!("unknown scenario {name:?}"));
             };
-            let body: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
-                Value::Null
-            } else {
-                match serde_json::from_slice(bytes) {
-                    Ok(v) => v,
-                    Err(e) => return admin_error(400, format!("the body is not valid JSON: {e}")),
-                }
+            // A JSON `null` body, like none, activates for everyone.
+            let body = match crate::admin::body_object(
+                body.map(|b| b.filter(|v| !v.is_null())),
+                &["tenant"],
+            ) {
+                Ok(b) => b,
+                Err(r) => return r,
             };
-            if let Some(unknown) = body
-                .as_object()
-                .and_then(|fields| fields.keys().find(|k| *k != "tenant"))
-            {
-                return admin_error(
-                    400,
-                    format!("unknown field {unknown:?} in the body; this endpoint reads tenant"),
-                );
-            }
-            if !(body.is_object() || body.is_null()) {
-                return admin_error(400, "the body must be a JSON object");
-            }
             let tenant = match body.get("tenant") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(t)) if !t.is_empty() => Some(t.as_str()),

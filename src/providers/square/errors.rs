@@ -99,7 +99,7 @@ impl Catalogue {
 /// `YYYY-MM-DD` with a plausible month and day.
 pub fn is_version_date(v: &str) -> bool {
     let b = v.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !v.is_char_boundary(4) {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
     let num = |s: &str| {
