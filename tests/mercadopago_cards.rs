@@ -523,7 +523,7 @@ async fn save_card_errors_unknown_customer_missing_and_unknown_token_expired_tok
                 "message": "Invalid card_token_id",
                 "error": "bad_request",
                 "status": 400,
-                "cause": [{"code": "3003", "description": "the card token has expired."}]
+                "cause": [{"code": 3003, "description": "Invalid card_token_id", "data": null}]
             })
         )
     );

@@ -116,7 +116,7 @@ fn each_kind_of_mistake_is_reported_where_it_is() {
             "{d}/i-not-yaml.yaml:3:1: while parsing a node, did not find expected node content"
         ),
         format!(
-            "{d}/j-settings.yaml:3:11: square refuses these settings: square has no setting `max_cards` (known: nonce_ttl_seconds, webhooks)"
+            "{d}/j-settings.yaml:3:11: square refuses these settings: square has no setting `max_cards` (known: access_tokens, nonce_ttl_seconds, webhooks)"
         ),
         format!(
             "{d}/k-does-nothing.yaml:4:5: this rule does nothing: give it respond, delay_ms, fault or then_state"

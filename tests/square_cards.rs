@@ -610,7 +610,7 @@ async fn nonces_expire_with_the_sandbox_clock_and_the_lifetime_is_a_setting() {
         (unknown.status, &unknown.body),
         (
             400,
-            &json!({"error": {"status": 400, "message": "square has no setting `nonce_ttl` (known: nonce_ttl_seconds, webhooks)"}})
+            &json!({"error": {"status": 400, "message": "square has no setting `nonce_ttl` (known: access_tokens, nonce_ttl_seconds, webhooks)"}})
         )
     );
 

@@ -266,6 +266,105 @@ async fn customers_are_listed_sorted_paged_and_searched() {
 }
 
 #[tokio::test]
+async fn profiles_without_a_name_sort_by_company_then_email_then_phone() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-sort");
+    let zed = s.customer(json!({"given_name": "Zed"})).await;
+    let phone = s.customer(json!({"phone_number": "+12125554240"})).await;
+    let bob = s
+        .customer(json!({"email_address": "bob@example.com"}))
+        .await;
+    let acme = s.customer(json!({"company_name": "Acme"})).await;
+    let amy = s
+        .customer(json!({"given_name": "Amy", "family_name": "Zimmer", "company_name": "Zulu"}))
+        .await;
+    let ann = s.customer(json!({"given_name": "Ann"})).await;
+
+    let listed = s.get("/v2/customers").await;
+    assert_eq!(
+        listed.body,
+        json!({"customers": [phone, acme, amy, ann, bob, zed]})
+    );
+    let descending = s.post(
+        "/v2/customers/search",
+        json!({"query": {"sort": {"field": "DEFAULT", "order": "DESC"}}}),
+    );
+    assert_eq!(
+        descending.await.body,
+        json!({"customers": [zed, bob, ann, amy, acme, phone]})
+    );
+}
+
+#[tokio::test]
+async fn a_text_filter_cannot_be_exact_and_fuzzy_at_once() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-filter");
+    s.customer(json!({"email_address": "bob@example.com"}))
+        .await;
+    let both = s
+        .post(
+            "/v2/customers/search",
+            json!({"query": {"filter": {"email_address": {"exact": "bob@example.com", "fuzzy": "bob"}}}}),
+        )
+        .await;
+    assert_eq!(
+        (both.status, both.body),
+        (
+            400,
+            errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "CONFLICTING_PARAMETERS",
+                "detail": "A text filter can be exact or fuzzy, but it cannot be both.",
+                "field": "query.filter.email_address"}])
+            )
+        )
+    );
+    let one_null = s
+        .post(
+            "/v2/customers/search",
+            json!({"query": {"filter": {"email_address": {"exact": "bob@example.com", "fuzzy": null}}}}),
+        )
+        .await;
+    assert_eq!(one_null.status, 200);
+    assert_eq!(one_null.body["customers"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn with_access_tokens_set_any_other_token_is_incorrect_or_expired() {
+    let sb = start().await;
+    let settings =
+        |body: Value| sb.send(Method::POST, "/__sandbox/square/settings", &[], Some(body));
+    let set = settings(json!({"access_tokens": ["EAAA-known"]})).await;
+    assert_eq!(set.status, 200);
+
+    let known = Seller::new(&sb, "EAAA-known");
+    known.customer(json!({"given_name": "Amy"})).await;
+    let stranger = Seller::new(&sb, "EAAA-revoked").get("/v2/customers").await;
+    assert_eq!(
+        (stranger.status, stranger.body),
+        (
+            401,
+            errors(
+                json!([{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
+                "detail": "The `Authorization` http header of your request was incorrect or expired. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is a valid access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/using-rest-api#__set-the-headers__ ."}])
+            )
+        )
+    );
+
+    let refused = settings(json!({"access_tokens": "EAAA-known"})).await;
+    assert_eq!(
+        (refused.status, refused.body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "access_tokens must be a list of access tokens (non-empty strings)"}})
+        )
+    );
+    // An empty list accepts every well-formed token again.
+    settings(json!({"access_tokens": []})).await;
+    let welcome = Seller::new(&sb, "EAAA-revoked").get("/v2/customers").await;
+    assert_eq!((welcome.status, welcome.body), (200, json!({})));
+}
+
+#[tokio::test]
 async fn requests_need_a_well_formed_bearer_token() {
     let sb = start().await;
     let missing = sb.send(Method::GET, "/v2/customers", &[], None).await;

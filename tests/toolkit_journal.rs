@@ -113,6 +113,37 @@ async fn the_journal_filters_by_provider_operation_tenant_status_and_sequence() 
             json!({"error": {"status": 400, "message": "`status` must be a non-negative integer, got \"abc\""}})
         )
     );
+    // A misspelt filter would count nothing and make "exactly one save" assertions lie.
+    let a = admin(&sb, Method::GET, "/journal/count?operaton=saveCard", None).await;
+    assert_eq!(
+        (a.status, a.body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "unknown journal filter `operaton`; known: provider, operation, tenant, status, scenario, method, path, since, limit"}})
+        )
+    );
+    let a = admin(&sb, Method::GET, "/journal?provider=mercado", None).await;
+    assert_eq!(
+        (a.status, a.body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "unknown provider \"mercado\"; known: mercadopago, square, eximpe"}})
+        )
+    );
+    let a = admin(
+        &sb,
+        Method::GET,
+        "/journal/count?provider=eximpe&operation=saveCard",
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    let message = a.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("unknown operation \"saveCard\" for eximpe; known: ")
+            && message.contains("saveCardToken"),
+        "{message}"
+    );
 
     let a = admin(&sb, Method::DELETE, "/journal", None).await;
     assert_eq!(a.body, json!({"cleared": true}));

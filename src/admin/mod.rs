@@ -333,7 +333,57 @@ fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
     }
 }
 
+/// The journal's filters, as query parameter names.
+const JOURNAL_FILTERS: [&str; 9] = [
+    "provider",
+    "operation",
+    "tenant",
+    "status",
+    "scenario",
+    "method",
+    "path",
+    "since",
+    "limit",
+];
+
+/// Reads a journal query. A misspelt filter name, provider or operation is refused: a count
+/// asserting "exactly one save" must not pass or fail because a filter matched nothing.
 fn journal_filter(app: &App, query: &Query) -> Result<crate::journal::Filter, String> {
+    if let Some((name, _)) = query
+        .0
+        .iter()
+        .find(|(k, _)| !JOURNAL_FILTERS.contains(&k.as_str()))
+    {
+        return Err(format!(
+            "unknown journal filter `{name}`; known: {}",
+            JOURNAL_FILTERS.join(", ")
+        ));
+    }
+    let provider = query.get("provider");
+    if let Some(p) = provider
+        && app.providers().all(|known| known.name() != p)
+    {
+        let names: Vec<&str> = app.providers().map(|p| p.name()).collect();
+        return Err(format!(
+            "unknown provider {p:?}; known: {}",
+            names.join(", ")
+        ));
+    }
+    if let Some(op) = query.get("operation") {
+        let ids: Vec<&str> = app
+            .operations()
+            .iter()
+            .filter(|o| provider.is_none_or(|p| o.provider == p))
+            .map(|o| o.id.as_str())
+            .collect();
+        if !ids.contains(&op) {
+            return Err(format!(
+                "unknown operation {op:?}{}; known: {}",
+                provider.map(|p| format!(" for {p}")).unwrap_or_default(),
+                ids.join(", ")
+            ));
+        }
+    }
     let number = |name: &str| -> Result<Option<u64>, String> {
         query
             .get(name)

@@ -8,7 +8,6 @@ use crate::providers::{Call, Tenant};
 use crate::reply::{Reply, object};
 use crate::time;
 use serde_json::{Map, Value, json};
-use std::cmp::Ordering;
 
 /// At least one of these must be set on a new profile.
 const IDENTIFYING: &[&str] = &[
@@ -254,19 +253,36 @@ fn lower(c: &Customer, field: &str) -> String {
     c.text(field).unwrap_or_default().to_lowercase()
 }
 
-/// `DEFAULT` sorts by given name, then family name; `CREATED_AT` by creation time. Ties keep
-/// creation order.
+/// The `DEFAULT` sort key, as `CustomerSortField` documents it: given name and family name
+/// run together; a profile with neither is sorted by its company name, else its email
+/// address, else its phone number.
+fn default_key(c: &Customer) -> String {
+    let name = lower(c, "given_name") + &lower(c, "family_name");
+    if !name.is_empty() {
+        return name;
+    }
+    ["company_name", "email_address", "phone_number"]
+        .iter()
+        .map(|field| lower(c, field))
+        .find(|key| !key.is_empty())
+        .unwrap_or_default()
+}
+
+/// `DEFAULT` sorts by `default_key`, ties in creation order either way; `CREATED_AT` by
+/// creation time (the order the profiles are held in).
 fn sort(customers: &mut [&Customer], field: &str, order: &str) {
-    customers.sort_by(|a, b| {
-        let by = match field {
-            "CREATED_AT" => Ordering::Equal,
-            _ => (lower(a, "given_name"), lower(a, "family_name"))
-                .cmp(&(lower(b, "given_name"), lower(b, "family_name"))),
-        };
-        if order == "DESC" { by.reverse() } else { by }
-    });
-    if field == "CREATED_AT" && order == "DESC" {
-        customers.reverse();
+    let descending = order == "DESC";
+    if field == "CREATED_AT" {
+        if descending {
+            customers.reverse();
+        }
+        return;
+    }
+    let mut keyed: Vec<(String, &Customer)> =
+        customers.iter().map(|c| (default_key(c), *c)).collect();
+    keyed.sort_by(|(a, _), (b, _)| if descending { b.cmp(a) } else { a.cmp(b) });
+    for (slot, (_, c)) in customers.iter_mut().zip(keyed) {
+        *slot = c;
     }
 }
 
@@ -363,6 +379,19 @@ fn text_matches(filter: &Value, value: Option<&str>, phone: bool) -> bool {
     true
 }
 
+/// The text filter (`CustomerTextFilter`) that sets both `exact` and `fuzzy`, which Square
+/// documents as not allowed.
+fn both_exact_and_fuzzy(filter: &Value) -> Option<&'static str> {
+    let set = |f: &Value, name: &str| f.get(name).is_some_and(|v| !v.is_null());
+    ["email_address", "phone_number", "reference_id"]
+        .into_iter()
+        .find(|name| {
+            filter
+                .get(name)
+                .is_some_and(|f| set(f, "exact") && set(f, "fuzzy"))
+        })
+}
+
 fn in_range(range: &Value, at: &str) -> bool {
     let Some(at) = time::parse_rfc3339(at) else {
         return false;
@@ -446,6 +475,13 @@ pub fn search(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
         .unwrap_or("ASC");
     let count = body.get("count").and_then(Value::as_bool) == Some(true);
     let cursor = body.get("cursor").and_then(Value::as_str);
+    if let Some(field) = both_exact_and_fuzzy(&filter) {
+        return sq.error(
+            "CONFLICTING_PARAMETERS",
+            Some("A text filter can be exact or fuzzy, but it cannot be both."),
+            Some(&format!("query.filter.{field}")),
+        );
+    }
     sq.tenants.with(&tenant.key, |state| {
         let found = state
             .customers()

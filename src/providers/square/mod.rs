@@ -22,8 +22,10 @@ use crate::spec::Operation;
 use crate::state::Tenants;
 use crate::state::idempotency::{Seen, fingerprint};
 use hyper::Method;
+use parking_lot::RwLock;
 use serde_json::Value;
 use state::Snapshot;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use store::TenantState;
@@ -39,6 +41,8 @@ const WEBHOOK_SUBSCRIPTIONS: &str = "webhook_subscriptions";
 pub const DEFAULT_VERSION: &str = "2025-08-20";
 
 const MISSING_AUTH: &str = "Your request did not include an `Authorization` http header with an access token. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com.";
+/// The answer to a well-formed token Square does not know (providers.md §1.4).
+const INCORRECT_AUTH: &str = "The `Authorization` http header of your request was incorrect or expired. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is a valid access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/using-rest-api#__set-the-headers__ .";
 const MALFORMED_AUTH: &str = "The `Authorization` http header of your request was malformed. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com.";
 
 /// How long a minted nonce can be saved, by default (Square's nonces live about a day).
@@ -49,6 +53,8 @@ pub struct Square {
     errors: Catalogue,
     tenants: Tenants<TenantState>,
     nonce_ttl_seconds: AtomicI64,
+    /// The `access_tokens` setting: when set, every other token is unknown to Square (401).
+    access_tokens: RwLock<Option<HashSet<String>>>,
 }
 
 impl Square {
@@ -58,6 +64,7 @@ impl Square {
             errors: Catalogue::load(),
             tenants: Tenants::default(),
             nonce_ttl_seconds: AtomicI64::new(DEFAULT_NONCE_TTL_SECONDS),
+            access_tokens: RwLock::new(None),
         }
     }
 
@@ -131,9 +138,15 @@ impl Provider for Square {
 
     fn authenticate(&self, call: &Call) -> Result<Tenant, Reply> {
         match bearer_token(call.headers) {
-            Ok(Some(token)) if is_well_formed_token(token) => Ok(Tenant {
-                key: token.to_string(),
-            }),
+            Ok(Some(token)) if is_well_formed_token(token) => {
+                let known = self.access_tokens.read();
+                if known.as_ref().is_some_and(|known| !known.contains(token)) {
+                    return Err(self.error("UNAUTHORIZED", Some(INCORRECT_AUTH), None));
+                }
+                Ok(Tenant {
+                    key: token.to_string(),
+                })
+            }
             Ok(None) => Err(self.error("UNAUTHORIZED", Some(MISSING_AUTH), None)),
             Ok(Some(_)) | Err(_) => Err(self.error("UNAUTHORIZED", Some(MALFORMED_AUTH), None)),
         }
@@ -239,6 +252,10 @@ impl Provider for Square {
         let parsed = settings::read(settings).map_err(|(_, message)| message)?;
         if let Some(ttl) = parsed.nonce_ttl_seconds {
             self.nonce_ttl_seconds.store(ttl, Ordering::Relaxed);
+        }
+        if let Some(tokens) = parsed.access_tokens {
+            *self.access_tokens.write() =
+                (!tokens.is_empty()).then(|| tokens.into_iter().collect());
         }
         if let Some(d) = parsed.delivery {
             self.env.webhooks.set_defaults(d);
@@ -405,7 +422,10 @@ mod tests {
         let sq = square();
         assert_eq!(
             sq.configure(&json!({"nonce_ttl_seconds": 5, "other": 1})),
-            Err("square has no setting `other` (known: nonce_ttl_seconds, webhooks)".into())
+            Err(
+                "square has no setting `other` (known: access_tokens, nonce_ttl_seconds, webhooks)"
+                    .into()
+            )
         );
         assert_eq!(sq.nonce_ttl_seconds(), DEFAULT_NONCE_TTL_SECONDS);
         assert_eq!(sq.configure(&json!({"nonce_ttl_seconds": 5})), Ok(()));

@@ -10,6 +10,9 @@ use serde_json::Value;
 #[derive(Default)]
 pub struct Parsed {
     pub nonce_ttl_seconds: Option<i64>,
+    /// `access_tokens: [...]`: the only bearer tokens accepted from now on (an empty list
+    /// accepts any well-formed token again, the default).
+    pub access_tokens: Option<Vec<String>>,
     /// `webhooks: {delay_ms, duplicate, ...}`: the default delivery, when any such key is set.
     pub delivery: Option<Delivery>,
     /// `webhooks: {subscriptions: [...]}`.
@@ -67,11 +70,27 @@ pub fn read(settings: &Value) -> Result<Parsed, (String, String)> {
                     ));
                 }
             },
+            "access_tokens" => {
+                let tokens = value.as_array().and_then(|list| {
+                    list.iter()
+                        .map(|t| t.as_str().filter(|t| !t.is_empty()).map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                });
+                let Some(tokens) = tokens else {
+                    return Err((
+                        "/access_tokens".into(),
+                        "access_tokens must be a list of access tokens (non-empty strings)".into(),
+                    ));
+                };
+                out.access_tokens = Some(tokens);
+            }
             other => {
                 // The settings as a whole: the unknown key's value is not the mistake.
                 return Err((
                     String::new(),
-                    format!("square has no setting `{other}` (known: nonce_ttl_seconds, webhooks)"),
+                    format!(
+                        "square has no setting `{other}` (known: access_tokens, nonce_ttl_seconds, webhooks)"
+                    ),
                 ));
             }
         }
