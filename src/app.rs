@@ -139,7 +139,7 @@ impl App {
             crate::proxy::Outcome::Local(body) => body,
         };
         let mut trace = Trace::default();
-        let reply = self
+        let mut reply = self
             .pipeline(
                 &parts.method,
                 path,
@@ -149,6 +149,10 @@ impl App {
                 &mut trace,
             )
             .await;
+        // Every answer on a provider's paths, errors before routing included.
+        if let Some(provider) = trace.provider.as_deref().and_then(|p| self.provider(p)) {
+            provider.finish(&parts.headers, &mut reply);
+        }
         let status = reply.status;
         let (response, response_body) = render_with_body(reply);
         let latency_us = started.elapsed().as_micros() as u64;
@@ -219,6 +223,9 @@ impl App {
                 "the admin API only answers loopback clients unless --admin-token is set and sent",
             );
         }
+        if declared_length(&parts.headers).is_some_and(|n| n > self.config.body_limit as u64) {
+            return providers::admin_error(413, "the request body is too large");
+        }
         let read = std::pin::pin!(Limited::new(body, self.config.body_limit).collect());
         match within(self.config.idle_timeout, read).await {
             Err(_) => providers::admin_error(400, self.body_too_slow()),
@@ -281,6 +288,14 @@ impl App {
             return Reply::neutral(500, "no provider module for this spec");
         };
 
+        // A declared length over the limit is refused before a byte of the body is read (and
+        // before `Expect: 100-continue` is answered).
+        if declared_length(headers).is_some_and(|n| n > self.config.body_limit as u64) {
+            let problem = BodyProblem::TooLarge {
+                limit: self.config.body_limit,
+            };
+            return provider.unreadable(Some(operation), &problem);
+        }
         // A body shorter than its Content-Length would otherwise hold the connection (and
         // its slot) forever: it gets the idle timeout that headers get.
         let read = std::pin::pin!(Limited::new(body, self.config.body_limit).collect());
@@ -374,7 +389,6 @@ impl App {
             env: &self.env,
         };
         let mut reply = self.answer_call(provider, &call, trace);
-        provider.finish(&call, &mut reply);
         if self.config.strict && !crate::scenario::wire::forced() {
             check_strict(op, &mut reply);
         }
@@ -443,6 +457,15 @@ impl App {
             Err(refused) => refused,
         }
     }
+}
+
+/// The body length a request declares in `Content-Length` (hyper has already refused a
+/// malformed or conflicting one).
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// `future`, unless it takes longer than `limit`. A small body has nearly always arrived with

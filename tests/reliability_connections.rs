@@ -202,6 +202,36 @@ async fn chunked_bodies_are_read_and_still_size_limited() {
 }
 
 #[tokio::test]
+async fn a_declared_length_over_the_limit_is_refused_before_the_body_is_sent() {
+    let sb = common::start_with(paysandbox::Sandbox::builder().body_limit(512)).await;
+    let addr = sb.sandbox.addr();
+    let mut client = TcpStream::connect(addr).await.expect("connect");
+    // The client waits for `100 Continue` before sending 5 MB; it gets the 413 instead.
+    client
+        .write_all(
+            b"POST /v1/customers HTTP/1.1\r\nHost: sandbox\r\nAuthorization: Bearer TEST-1-2-3-4\r\n\
+              Content-Type: application/json\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .await
+        .expect("write");
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut answer))
+        .await
+        .expect("answered before the body")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(
+        text.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"{"message":"the request body is too large.","error":"request_entity_too_large","status":413,"cause":[]}"#),
+        "{text}"
+    );
+    assert!(!text.contains("100 Continue"), "{text}");
+}
+
+#[tokio::test]
 async fn a_body_shorter_than_its_content_length_is_answered_not_held() {
     let sb =
         common::start_with(paysandbox::Sandbox::builder().idle_timeout(Duration::from_secs(1)))

@@ -96,13 +96,60 @@ async fn a_header_scenario_applies_to_that_request_only() {
 }
 
 #[tokio::test]
-async fn an_unknown_scenario_in_the_header_is_refused_loudly() {
+async fn an_unknown_scenario_in_the_header_is_refused_loudly_in_the_providers_envelope() {
     let sb = common::start().await;
     let got = save_card(&sb, A, Some("mp-save-card-1299")).await;
-    assert_eq!(got.status, 400);
+    // The SDK under test reads it as a provider error and shows the message.
     assert_eq!(
-        got.body,
-        json!({"error": {"status": 400, "message": "X-Sandbox-Scenario: unknown scenario \"mp-save-card-1299\" (similar: mp-save-card-100, mp-save-card-101, mp-save-card-102, mp-save-card-103, mp-save-card-104)"}})
+        (got.status, got.body),
+        (
+            400,
+            json!({"message": "X-Sandbox-Scenario: unknown scenario \"mp-save-card-1299\" (similar: mp-save-card-100, mp-save-card-101, mp-save-card-102, mp-save-card-103, mp-save-card-104)",
+                "error": "bad_request", "status": 400, "cause": []})
+        )
+    );
+
+    let square = sb
+        .send(
+            Method::GET,
+            "/v2/customers",
+            &[
+                ("Authorization", "Bearer EAAA-scenario-typo"),
+                ("X-Sandbox-Scenario", "nope"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (square.status, &square.body),
+        (
+            400,
+            &json!({"errors": [{"category": "INVALID_REQUEST_ERROR", "code": "BAD_REQUEST",
+                "detail": "X-Sandbox-Scenario: unknown scenario \"nope\" (GET /__sandbox/scenarios lists them)"}]})
+        )
+    );
+    assert_eq!(square.header("square-version"), Some("2025-08-20"));
+
+    let eximpe = sb
+        .send(
+            Method::GET,
+            "/pg/tokens/?identifier=U1",
+            &[
+                ("X-Client-ID", "client-typo"),
+                ("X-Client-Secret", "secret"),
+                ("X-Sandbox-Scenario", "nope"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (eximpe.status, eximpe.body),
+        (
+            400,
+            json!({"success": false, "error": {"type": "validation_error", "errors": [{"code": "invalid",
+                "detail": "X-Sandbox-Scenario: unknown scenario \"nope\" (GET /__sandbox/scenarios lists them)",
+                "attr": "non_field_errors"}]}})
+        )
     );
 }
 

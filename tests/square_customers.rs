@@ -395,6 +395,58 @@ async fn requests_need_a_well_formed_bearer_token() {
 }
 
 #[tokio::test]
+async fn every_square_answer_echoes_the_version_even_errors_before_routing() {
+    let sb = start().await;
+    let headers = [
+        ("Authorization", "Bearer sq-version-echo"),
+        ("Square-Version", "2026-09-16"),
+    ];
+    // Off the spec's paths and methods, so not checked against the official spec.
+    let unknown_path = sb.send(Method::GET, "/v2/customerz", &headers, None).await;
+    let wrong_method = sb
+        .send(Method::PATCH, "/v2/customers", &headers, None)
+        .await;
+    let broken = sb
+        .send_raw(
+            Method::POST,
+            "/v2/customers",
+            &[
+                ("Authorization", "Bearer sq-version-echo"),
+                ("Square-Version", "2026-09-16"),
+                ("Content-Type", "application/json"),
+            ],
+            b"{\"given_name\": ".to_vec(),
+        )
+        .await;
+    for (answer, status) in [(&unknown_path, 404), (&wrong_method, 405), (&broken, 400)] {
+        assert_eq!(answer.status, status, "{:?}", answer.body);
+        assert_eq!(answer.header("square-version"), Some("2026-09-16"));
+    }
+}
+
+#[tokio::test]
+async fn a_version_header_that_is_not_text_is_malformed_not_absent() {
+    let sb = start().await;
+    let square = common::raw_exchange(
+        sb.sandbox.addr(),
+        b"GET /v2/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sq-bytes\r\nSquare-Version: 2025-08-\xff\xfe\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(square.starts_with("HTTP/1.1 400 "), "{square}");
+    assert!(
+        square.contains("\"code\":\"INVALID_SQUARE_VERSION_FORMAT\""),
+        "{square}"
+    );
+    let eximpe = common::raw_exchange(
+        sb.sandbox.addr(),
+        b"GET /pg/tokens/?identifier=U1 HTTP/1.1\r\nHost: x\r\nX-Client-ID: c\r\nX-Client-Secret: s\r\nX-API-Version: 1.\xff.0\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(eximpe.starts_with("HTTP/1.1 400 "), "{eximpe}");
+    assert!(eximpe.contains("\"attr\":\"X-API-Version\""), "{eximpe}");
+}
+
+#[tokio::test]
 async fn the_square_version_is_echoed_checked_and_decides_retired_fields() {
     let sb = start().await;
     let latest = Seller::new(&sb, "sq-version").with_version("2026-09-16");

@@ -70,7 +70,7 @@ async fn a_week_later_a_mercado_pago_card_token_is_expired() {
         (
             400,
             json!({"message": "Invalid card_token_id", "error": "bad_request", "status": 400,
-                     "cause": [{"code": "3003", "description": "the card token has expired."}]})
+                     "cause": [{"code": 3003, "description": "Invalid card_token_id", "data": null}]})
         )
     );
 }
@@ -139,4 +139,45 @@ async fn a_day_later_a_minted_square_nonce_is_expired_but_only_for_the_tenant_wh
         .await;
     assert_eq!(fresh.status, 200, "{}", fresh.body);
     assert_eq!(fresh.body["card"]["last_4"], "1111");
+}
+
+#[tokio::test]
+async fn the_clock_cannot_be_moved_past_what_a_timestamp_can_show() {
+    let sb = start().await;
+    for seconds in [
+        json!(1e12),
+        json!(1e300),
+        json!(9_223_372_036_854_775_807_u64),
+    ] {
+        let refused = sb
+            .send(
+                Method::POST,
+                "/__sandbox/clock/advance",
+                &[],
+                Some(json!({ "seconds": seconds })),
+            )
+            .await;
+        assert_eq!(refused.status, 400, "{seconds}: {}", refused.body);
+        let message = refused.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.starts_with("`seconds` would move the clock past 9999-12-31T23:59:59Z"),
+            "{message}"
+        );
+    }
+    let clock = sb.send(Method::GET, "/__sandbox/clock", &[], None).await;
+    assert_eq!(clock.body["offset_seconds"], json!(0.0));
+    // Fifty years is fine, and the answers still carry well-formed timestamps.
+    advance(&sb, json!({"seconds": 50 * 365 * 24 * 3600})).await;
+    let customer = sb
+        .send(
+            Method::POST,
+            "/v1/customers",
+            &[("Authorization", MP)],
+            Some(json!({"email": "test_payer_8@testuser.com"})),
+        )
+        .await;
+    let created = customer.body["date_created"].as_str().unwrap_or_default();
+    assert!(created.starts_with("20"), "{created}");
 }

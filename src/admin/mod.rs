@@ -100,6 +100,21 @@ pub fn serve(
                     "send {\"seconds\": N} with N a non-negative number (the clock only moves forward)",
                 );
             };
+            // Timestamps are written with four-digit years: the clock stops at the end of 9999.
+            let now = {
+                let _t = tenant.map(|t| app.env.clock.enter_tenant(t));
+                app.env.clock.now_ms()
+            };
+            let room_ms = LAST_WRITABLE_MS.saturating_sub(now).max(0);
+            if seconds * 1000.0 > room_ms as f64 {
+                return admin_error(
+                    400,
+                    format!(
+                        "`seconds` would move the clock past 9999-12-31T23:59:59Z; at most {} from now",
+                        room_ms / 1000
+                    ),
+                );
+            }
             let by = std::time::Duration::from_millis((seconds * 1000.0) as u64);
             match tenant {
                 Some(t) => {
@@ -332,6 +347,9 @@ fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
         Err(e) => admin_error(400, e),
     }
 }
+
+/// 9999-12-31T23:59:59Z, the last instant an RFC 3339 timestamp can show.
+const LAST_WRITABLE_MS: i64 = 253_402_300_799_000;
 
 /// The journal's filters, as query parameter names.
 const JOURNAL_FILTERS: [&str; 9] = [

@@ -95,6 +95,17 @@ impl Call<'_> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// A header's value, bytes that are not UTF-8 shown as U+FFFD: for headers whose every
+    /// value must be checked (a version header of `2025-08-\xff` is malformed, not absent).
+    pub fn header_lossy<K: hyper::header::AsHeaderName>(
+        &self,
+        name: K,
+    ) -> Option<std::borrow::Cow<'_, str>> {
+        self.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+    }
+
     pub fn body_field(&self, name: &str) -> Option<&Value> {
         self.body.and_then(|b| b.get(name))
     }
@@ -130,7 +141,12 @@ pub trait Provider: Send + Sync {
     fn handle(&self, call: &Call, tenant: &Tenant) -> Option<Reply>;
 
     /// Headers the provider adds to every answer (e.g. Square's `Square-Version` echo).
-    fn finish(&self, _call: &Call, _reply: &mut Reply) {}
+    fn finish(&self, _headers: &HeaderMap, _reply: &mut Reply) {}
+
+    /// A 400 for a request the sandbox cannot serve as the test asked (an unknown scenario
+    /// in `X-Sandbox-Scenario`), in the provider's own envelope: the integration's SDK reads
+    /// it as a provider error and shows the message.
+    fn sandbox_misuse(&self, message: &str) -> Reply;
 
     /// Provider-specific sandbox endpoints under `/__sandbox/<provider>/...` (e.g. minting a
     /// Square card nonce, registering Eximpe credentials). `None`: no such endpoint.

@@ -379,10 +379,10 @@ impl Engine {
                 match library.get(name) {
                     Some(s) => active.push(s.clone()),
                     None => {
-                        return Some(Decision::answer(forced(admin_error(
-                            400,
-                            format!("X-Sandbox-Scenario: {}", self.unknown(name)),
-                        ))));
+                        return Some(Decision::answer(forced(provider.sandbox_misuse(&format!(
+                            "X-Sandbox-Scenario: {}",
+                            self.unknown(name)
+                        )))));
                     }
                 }
             }

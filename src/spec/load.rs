@@ -104,7 +104,9 @@ impl ResponseSpec {
     pub fn validator(&self) -> Option<Result<&jsonschema::Validator, &str>> {
         let schema = self.schema.as_ref()?;
         let compiled = schema.compiled.get_or_init(|| match &schema.source {
-            Some((node, defs)) => compile(node, defs).map_err(|e| e.to_string()),
+            Some((node, defs)) => {
+                compile(node, defs, Direction::Response).map_err(|e| e.to_string())
+            }
             None => Err("no schema".into()),
         });
         Some(compiled.as_ref().map_err(String::as_str))
@@ -298,7 +300,15 @@ fn load(source: &SpecSource, known_providers: &[&str]) -> Result<Spec, SpecError
 
 /// Compiles a translated schema with the definitions it reaches (bundled as `definitions`).
 /// The error names the missing reference or the compiler's complaint.
-fn compile(root: &Value, defs: &BTreeMap<String, Value>) -> Result<jsonschema::Validator, String> {
+///
+/// Answers are checked against their `format`s too (a `date-time` must be one), requests
+/// are not: each provider checks the formats it cares about itself, with its own error code
+/// (Mercado Pago's 106 for an email), which a schema error could not give.
+fn compile(
+    root: &Value,
+    defs: &BTreeMap<String, Value>,
+    direction: Direction,
+) -> Result<jsonschema::Validator, String> {
     let mut needed = BTreeSet::new();
     schema::references(root, &mut needed);
     let mut pending: Vec<String> = needed.iter().cloned().collect();
@@ -318,7 +328,7 @@ fn compile(root: &Value, defs: &BTreeMap<String, Value>) -> Result<jsonschema::V
     }
     let options = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
-        .should_validate_formats(false);
+        .should_validate_formats(matches!(direction, Direction::Response));
     let compiled = if needed.is_empty() {
         options.build(root)
     } else {
@@ -431,7 +441,8 @@ impl<'a> Compiler<'a> {
         };
         let root = schema::translate(node, pointer, direction)
             .map_err(|e| SpecError::at(self.file, e.pointer, e.problem))?;
-        compile(&root, defs).map_err(|problem| SpecError::at(self.file, pointer, problem))
+        compile(&root, defs, direction)
+            .map_err(|problem| SpecError::at(self.file, pointer, problem))
     }
 
     #[allow(clippy::too_many_arguments)]

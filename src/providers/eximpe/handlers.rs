@@ -89,7 +89,8 @@ impl Eximpe {
     /// The version this request is served in, or the answer for an unsupported one.
     pub(super) fn version(&self, call: &Call) -> Result<ApiVersion, Reply> {
         let default = self.settings.read().default_version();
-        ApiVersion::resolve(call.header(&version::HEADER_NAME), default).map_err(|sent| {
+        let sent = call.header_lossy(&version::HEADER_NAME);
+        ApiVersion::resolve(sent.as_deref(), default).map_err(|sent| {
             problems_reply(vec![Problem {
                 attr: version::HEADER.to_string(),
                 detail: ApiVersion::unsupported(&sent),

@@ -182,6 +182,14 @@ impl Provider for Eximpe {
         self.errors.codes()
     }
 
+    fn sandbox_misuse(&self, message: &str) -> Reply {
+        errors::validation(vec![(
+            "invalid".to_string(),
+            message.to_string(),
+            "non_field_errors".to_string(),
+        )])
+    }
+
     fn handle(&self, call: &Call, tenant: &Tenant) -> Option<Reply> {
         let version = match self.version(call) {
             Ok(v) => v,

@@ -11,15 +11,24 @@ use serde_json::{Value, json};
 
 /// Enough of RFC 5322 to tell an address from a typo, as Mercado Pago's 106 does.
 fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
+    let Some((local, domain)) = email.rsplit_once('@') else {
         return false;
     };
-    !local.is_empty()
-        && !domain.contains('@')
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !email.chars().any(char::is_whitespace)
+    // The address forms the spec's `format: email` allows and Mercado Pago answers 106 for
+    // the rest: a dot-atom local part (no quoted strings) and a dotted host name.
+    let atom = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+    let dot_atom = |s: &str, allowed: &dyn Fn(char) -> bool| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|part| !part.is_empty() && part.chars().all(allowed))
+    };
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    dot_atom(local, &atom) && domain.contains('.') && domain.split('.').all(label)
 }
 
 /// `test_payer_[0-9]{1,10}@testuser.com`, the only emails test credentials may use (128).
@@ -42,11 +51,19 @@ fn apply(c: &mut Customer, body: &Value) {
         ("default_address", &mut c.default_address),
         ("description", &mut c.description),
         ("default_card", &mut c.default_card),
-        ("date_registered", &mut c.date_registered),
     ] {
         if let Some(v) = text(body, field) {
             *slot = Some(v);
         }
+    }
+    // Any ISO form is accepted (it was checked: 115 otherwise) and kept as the date-time
+    // the answer's schema promises, in Mercado Pago's own rendering.
+    if let Some(ms) = body
+        .get("date_registered")
+        .and_then(Value::as_str)
+        .and_then(timefmt::parse)
+    {
+        c.date_registered = Some(timefmt::offset(ms));
     }
     if let Some(p) = body.get("phone") {
         let old = std::mem::take(&mut c.phone);
@@ -286,6 +303,24 @@ mod tests {
         assert!(valid_email("ana@example.com"));
         assert!(!valid_email("ana.example.com"));
         assert!(!valid_email("ana@localhost"));
+        assert!(valid_email("ana.maria+promo@sub-domain.example.com.br"));
+        assert!(valid_email("joão@exemplo.com.br"));
+        for bad in [
+            "a\u{0}@x.com",
+            "a@x..com",
+            ".a@x.com",
+            "a.@x.com",
+            "a..b@x.com",
+            "a@-x.com",
+            "a@x-.com",
+            "a@x.c_m",
+            "\"a\"@x.com",
+            "a b@x.com",
+            "a@b@x.com",
+            "@x.com",
+        ] {
+            assert!(!valid_email(bad), "{bad:?}");
+        }
         assert!(test_payer_email("test_payer_12345@testuser.com"));
         assert!(!test_payer_email("test_payer_@testuser.com"));
         assert!(!test_payer_email("test_payer_12345678901@testuser.com"));

@@ -198,6 +198,13 @@ impl Provider for MercadoPago {
         self.errors.codes()
     }
 
+    fn sandbox_misuse(&self, message: &str) -> Reply {
+        Reply::json(
+            400,
+            serde_json::json!({"message": message, "error": "bad_request", "status": 400, "cause": []}),
+        )
+    }
+
     fn handle(&self, call: &Call, tenant: &Tenant) -> Option<Reply> {
         let t = tenant.key.as_str();
         let a = &self.accounts;

@@ -112,15 +112,7 @@ pub fn is_version_date(v: &str) -> bool {
     else {
         return false;
     };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&day)
+    (1..=crate::time::days_in_month(year.into(), month.into())).contains(&i64::from(day))
 }
 
 /// The answer for a Square-Version that is not a date: the spec's pattern catches most,

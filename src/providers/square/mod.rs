@@ -21,7 +21,7 @@ use crate::reply::Reply;
 use crate::spec::Operation;
 use crate::state::Tenants;
 use crate::state::idempotency::{Seen, fingerprint};
-use hyper::Method;
+use hyper::{HeaderMap, Method};
 use parking_lot::RwLock;
 use serde_json::Value;
 use state::Snapshot;
@@ -44,6 +44,18 @@ const MISSING_AUTH: &str = "Your request did not include an `Authorization` http
 /// The answer to a well-formed token Square does not know (providers.md §1.4).
 const INCORRECT_AUTH: &str = "The `Authorization` http header of your request was incorrect or expired. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is a valid access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/using-rest-api#__set-the-headers__ .";
 const MALFORMED_AUTH: &str = "The `Authorization` http header of your request was malformed. The header value is expected to be of the format \"Bearer TOKEN\" (without quotation marks), where TOKEN is to be replaced with your access token (e.g. \"Bearer ABC123def456GHI789jkl0\"). For more information, see https://developer.squareup.com/docs/build-basics/access-tokens. If you are seeing this error message while using one of our officially supported SDKs, please report this to developers@squareup.com.";
+
+/// The Square-Version a request is served with: the one sent, or the default when none (or
+/// a malformed one) was sent.
+fn version_of(headers: &HeaderMap) -> String {
+    headers
+        .get("square-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| errors::is_version_date(v))
+        .unwrap_or(DEFAULT_VERSION)
+        .to_string()
+}
 
 /// How long a minted nonce can be saved, by default (Square's nonces live about a day).
 pub const DEFAULT_NONCE_TTL_SECONDS: i64 = 24 * 60 * 60;
@@ -75,11 +87,7 @@ impl Square {
 
     /// The Square-Version a request is served with.
     fn version(&self, call: &Call) -> String {
-        call.header("square-version")
-            .map(str::trim)
-            .filter(|v| errors::is_version_date(v))
-            .unwrap_or(DEFAULT_VERSION)
-            .to_string()
+        version_of(call.headers)
     }
 
     /// Now, sandbox time, as Square writes timestamps.
@@ -226,10 +234,10 @@ impl Provider for Square {
             "DisableCard" => cards::disable,
             _ => return None,
         };
-        if let Some(sent) = call.header("square-version")
+        if let Some(sent) = call.header_lossy("square-version")
             && !errors::is_version_date(sent.trim())
         {
-            return Some(self.errors.render(&[errors::version_format(sent)]));
+            return Some(self.errors.render(&[errors::version_format(&sent)]));
         }
         Some(events::around(self, call, tenant, handler))
     }
@@ -334,10 +342,16 @@ impl Provider for Square {
         Ok(())
     }
 
-    fn finish(&self, call: &Call, reply: &mut Reply) {
-        // Square echoes the version it served; a malformed one was refused in validation.
-        let version = self.version(call);
-        reply.headers.push(("square-version".into(), version));
+    fn finish(&self, headers: &HeaderMap, reply: &mut Reply) {
+        // Square echoes the version it served on every answer, errors before routing
+        // included; a malformed one was refused, and is answered as the default.
+        reply
+            .headers
+            .push(("square-version".into(), version_of(headers)));
+    }
+
+    fn sandbox_misuse(&self, message: &str) -> Reply {
+        self.error("BAD_REQUEST", Some(message), None)
     }
 }
 
