@@ -265,13 +265,14 @@ def contestants(port_of) -> dict[str, Contestant]:
             [str(ROOT / "target/release/examples/bench_floor"), str(port_of("floor"))],
             note="examples/bench_floor.rs: hyper 1 + tokio, parses the JSON, fixed answer",
         ),
-        # paysandbox's own runtime shape (one worker on this 2-core machine): the best p99
-        # any server can reach here while the load generator shares the cores.
+        # paysandbox's runtime shape (a worker per two usable cores, as `available_parallelism`
+        # counts them): the shortest tail any server gets while the load generator shares
+        # the cores.
         "floor-one-worker": Contestant(
             "floor-one-worker",
             [str(ROOT / "target/release/examples/bench_floor"),
              str(port_of("floor-one-worker"))],
-            env={"TOKIO_WORKER_THREADS": str(max(1, (os.cpu_count() or 1) // 2))},
+            env={"TOKIO_WORKER_THREADS": str(max(1, len(os.sched_getaffinity(0)) // 2))},
             note="the floor with paysandbox's worker count (a worker thread per two cores, "
             "`TOKIO_WORKER_THREADS`)",
         ),

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! route → read body (size limit) → authenticate → validate → handler or spec example
-//!       → provider headers → [strict: validate the answer] → serialise
+//!       → [strict: validate the answer] → provider headers → serialise
 //! ```
 
 use crate::admin;
@@ -149,7 +149,8 @@ impl App {
                 &mut trace,
             )
             .await;
-        // Every answer on a provider's paths, errors before routing included.
+        // Here, not in `answer`: SDKs read provider headers (Square-Version) on a 404, 405 or
+        // unreadable-body answer too, which never reach the handler step.
         if let Some(provider) = trace.provider.as_deref().and_then(|p| self.provider(p)) {
             provider.finish(&parts.headers, &mut reply);
         }
@@ -223,7 +224,7 @@ impl App {
                 "the admin API only answers loopback clients unless --admin-token is set and sent",
             );
         }
-        if declared_length(&parts.headers).is_some_and(|n| n > self.config.body_limit as u64) {
+        if self.declares_too_much(&parts.headers) {
             return providers::admin_error(413, "the request body is too large");
         }
         let read = std::pin::pin!(Limited::new(body, self.config.body_limit).collect());
@@ -239,6 +240,17 @@ impl App {
                 &c.to_bytes(),
             ),
         }
+    }
+
+    /// Whether a request's `Content-Length` is over the body limit: such a request is refused
+    /// before a byte of its body is read (and before `Expect: 100-continue` is answered).
+    /// hyper has already refused a malformed or conflicting length.
+    pub fn declares_too_much(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > self.config.body_limit as u64)
     }
 
     /// A body that stopped arriving before its end (a Content-Length larger than what was
@@ -288,9 +300,7 @@ impl App {
             return Reply::neutral(500, "no provider module for this spec");
         };
 
-        // A declared length over the limit is refused before a byte of the body is read (and
-        // before `Expect: 100-continue` is answered).
-        if declared_length(headers).is_some_and(|n| n > self.config.body_limit as u64) {
+        if self.declares_too_much(headers) {
             let problem = BodyProblem::TooLarge {
                 limit: self.config.body_limit,
             };
@@ -301,15 +311,8 @@ impl App {
         let read = std::pin::pin!(Limited::new(body, self.config.body_limit).collect());
         let bytes = match within(self.config.idle_timeout, read).await {
             Err(_) => {
-                // The provider answers as for any broken body; the log says what happened.
-                let reason = self.body_too_slow();
-                tracing::warn!(operation = %operation.id, "{reason}");
-                let problem = BodyProblem::Malformed {
-                    line: 0,
-                    column: 0,
-                    reason,
-                };
-                return provider.unreadable(Some(operation), &problem);
+                tracing::warn!(operation = %operation.id, "{}", self.body_too_slow());
+                return provider.unreadable(Some(operation), &BodyProblem::Incomplete);
             }
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(e)) => {
@@ -318,11 +321,7 @@ impl App {
                         limit: self.config.body_limit,
                     }
                 } else {
-                    BodyProblem::Malformed {
-                        line: 0,
-                        column: 0,
-                        reason: "the request body could not be read".into(),
-                    }
+                    BodyProblem::Incomplete
                 };
                 return provider.unreadable(Some(operation), &problem);
             }
@@ -457,15 +456,6 @@ impl App {
             Err(refused) => refused,
         }
     }
-}
-
-/// The body length a request declares in `Content-Length` (hyper has already refused a
-/// malformed or conflicting one).
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(hyper::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// `future`, unless it takes longer than `limit`. A small body has nearly always arrived with

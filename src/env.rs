@@ -86,6 +86,39 @@ impl Clock {
             .unwrap_or_default()
     }
 
+    /// Moves the clock forward by `by_ms`, for everyone (`tenants` empty) or for the given
+    /// tenant keys, unless that takes any clock it moves past `limit_ms`: then nothing moves
+    /// and the error is the room left, in milliseconds. One lock orders concurrent advances,
+    /// so two of them cannot pass the check together and overshoot.
+    pub fn advance_within(&self, tenants: &[String], by_ms: i64, limit_ms: i64) -> Result<(), i64> {
+        let mut offsets = self.tenant_offsets.write();
+        let ahead = if tenants.is_empty() {
+            offsets.values().copied().max()
+        } else {
+            tenants.iter().filter_map(|t| offsets.get(t).copied()).max()
+        };
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        let furthest = wall
+            .saturating_add(self.offset_ms.load(Ordering::Relaxed))
+            .saturating_add(ahead.unwrap_or(0).max(0));
+        let room = limit_ms.saturating_sub(furthest).max(0);
+        if by_ms > room {
+            return Err(room);
+        }
+        if tenants.is_empty() {
+            self.offset_ms.fetch_add(by_ms, Ordering::Relaxed);
+        } else {
+            for t in tenants {
+                *offsets.entry(t.clone()).or_insert(0) += by_ms;
+            }
+            self.any_tenant_offset.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
     pub fn advance(&self, by: Duration) {
         self.offset_ms
             .fetch_add(by.as_millis() as i64, Ordering::Relaxed);

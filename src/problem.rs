@@ -195,4 +195,7 @@ pub enum BodyProblem {
     },
     /// The operation needs a body and none was sent.
     Empty,
+    /// The body stopped before its end: shorter than its Content-Length, a chunked body
+    /// never finished, or the connection closed mid-body.
+    Incomplete,
 }

@@ -21,6 +21,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// 9000-01-01T00:00:00Z: how far the sandbox clock may be moved. Every timestamp answered
+/// must keep a four-digit year, and answers add lifetimes to now (a card token's TTL, a
+/// card's expiry years): a thousand years leaves room for all of them.
+pub const CLOCK_LIMIT_MS: i64 = 221_845_392_000_000;
+
 /// Days in a month of the proleptic Gregorian calendar; 0 for a month that is not 1–12.
 pub fn days_in_month(year: i64, month: i64) -> i64 {
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);

@@ -212,7 +212,25 @@ async fn emails_are_unique_per_account_and_must_look_like_emails() {
         Some(json!({"email": "d@example.com", "date_registered": "2021-02-30T00:00:00Z"})),
     )
     .await;
-    assert_eq!(impossible.status, 400);
+    assert_eq!(
+        (impossible.status, impossible.body),
+        (
+            400,
+            bad_request("115", "the date_registered format is invalid.")
+        )
+    );
+    // A year no timestamp can show is refused too, not answered as `10000-01-01T...`.
+    for far in ["0000-01-01", "9999-12-31T23:00:00-05:00"] {
+        let refused = call(
+            &sb,
+            Method::POST,
+            "/v1/customers",
+            ALICE,
+            Some(json!({"email": "d@example.com", "date_registered": far})),
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{far}: {}", refused.body);
+    }
 
     // Mercado Pago answers 106 for what the spec's `format: email` refuses.
     for email in [
@@ -265,6 +283,41 @@ async fn date_registered_in_any_iso_form_is_answered_as_a_date_time() {
         assert_eq!(created.status, 201, "{sent}: {}", created.body);
         assert_eq!(created.body["date_registered"], json!(answered), "{sent}");
     }
+
+    // A seed is read the same way.
+    let seed = |date: &str| {
+        json!({"provider": "mercadopago", "tenant": ALICE.trim_start_matches("Bearer "),
+               "state": {"customers": [{"id": "9-SEEDED", "email": "seed@example.com", "date_registered": date}]}})
+    };
+    let seeded = sb
+        .send(
+            Method::POST,
+            "/__sandbox/state",
+            &[],
+            Some(seed("2021-10-20")),
+        )
+        .await;
+    assert_eq!(seeded.status, 200, "{}", seeded.body);
+    let read = call(&sb, Method::GET, "/v1/customers/9-SEEDED", ALICE, None).await;
+    assert_eq!(
+        read.body["date_registered"],
+        json!("2021-10-19T20:00:00.000-04:00")
+    );
+    let refused = sb
+        .send(
+            Method::POST,
+            "/__sandbox/state",
+            &[],
+            Some(seed("last tuesday")),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.body),
+        (
+            400,
+            json!({"error": {"status": 400, "message": "mercadopago state: customers[0].date_registered: \"last tuesday\" is not a date or date-time from 1900 to 8999"}})
+        )
+    );
 }
 
 #[tokio::test]

@@ -318,6 +318,18 @@ async fn a_text_filter_cannot_be_exact_and_fuzzy_at_once() {
             )
         )
     );
+    for field in ["phone_number", "reference_id"] {
+        let both = s
+            .post(
+                "/v2/customers/search",
+                json!({"query": {"filter": {field: {"exact": "x", "fuzzy": "x"}}}}),
+            )
+            .await;
+        assert_eq!(
+            (both.status, &both.body["errors"][0]["field"]),
+            (400, &json!(format!("query.filter.{field}")))
+        );
+    }
     let one_null = s
         .post(
             "/v2/customers/search",
@@ -355,11 +367,14 @@ async fn with_access_tokens_set_any_other_token_is_incorrect_or_expired() {
         (refused.status, refused.body),
         (
             400,
-            json!({"error": {"status": 400, "message": "access_tokens must be a list of access tokens (non-empty strings)"}})
+            json!({"error": {"status": 400, "message": "access_tokens must be a list of access tokens (non-empty strings of the characters a bearer token may hold)"}})
         )
     );
+    let unusable = settings(json!({"access_tokens": ["EAAA with spaces"]})).await;
+    assert_eq!(unusable.status, 400, "{}", unusable.body);
     // An empty list accepts every well-formed token again.
-    settings(json!({"access_tokens": []})).await;
+    let cleared = settings(json!({"access_tokens": []})).await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
     let welcome = Seller::new(&sb, "EAAA-revoked").get("/v2/customers").await;
     assert_eq!((welcome.status, welcome.body), (200, json!({})));
 }
@@ -418,7 +433,29 @@ async fn every_square_answer_echoes_the_version_even_errors_before_routing() {
             b"{\"given_name\": ".to_vec(),
         )
         .await;
-    for (answer, status) in [(&unknown_path, 404), (&wrong_method, 405), (&broken, 400)] {
+    let unauthenticated = sb
+        .send(
+            Method::GET,
+            "/v2/customers",
+            &[("Square-Version", "2026-09-16")],
+            None,
+        )
+        .await;
+    let huge = sb
+        .send_raw(
+            Method::POST,
+            "/v2/customers",
+            &headers,
+            vec![b' '; 2 * 1024 * 1024],
+        )
+        .await;
+    for (answer, status) in [
+        (&unknown_path, 404),
+        (&wrong_method, 405),
+        (&broken, 400),
+        (&unauthenticated, 401),
+        (&huge, 413),
+    ] {
         assert_eq!(answer.status, status, "{:?}", answer.body);
         assert_eq!(answer.header("square-version"), Some("2026-09-16"));
     }

@@ -309,6 +309,17 @@ async fn card_on_file_changes_are_sent_signed_in_order_and_journaled() {
     });
     assert_eq!(created.len(), 2);
     assert_eq!(created[0].to_json()["direction"], "outbound");
+    // The same count over the admin API, as a test in another language asks for it.
+    let counted: Value = reqwest::get(format!(
+        "{}/journal/count?provider=square&operation=webhook:card.created",
+        sb.admin_url()
+    ))
+    .await
+    .expect("sent")
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(counted, json!({"count": 2}));
 
     // Unsubscribed: nothing more is sent.
     let res = reqwest::Client::new()

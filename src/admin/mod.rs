@@ -100,29 +100,20 @@ pub fn serve(
                     "send {\"seconds\": N} with N a non-negative number (the clock only moves forward)",
                 );
             };
-            // Timestamps are written with four-digit years: the clock stops at the end of 9999.
-            let now = {
-                let _t = tenant.map(|t| app.env.clock.enter_tenant(t));
-                app.env.clock.now_ms()
-            };
-            let room_ms = LAST_WRITABLE_MS.saturating_sub(now).max(0);
-            if seconds * 1000.0 > room_ms as f64 {
+            let keys = tenant.map(|t| app.tenant_keys(t)).unwrap_or_default();
+            let by_ms = (seconds * 1000.0).min(i64::MAX as f64) as i64;
+            if let Err(room_ms) =
+                app.env
+                    .clock
+                    .advance_within(&keys, by_ms, crate::time::CLOCK_LIMIT_MS)
+            {
                 return admin_error(
                     400,
                     format!(
-                        "`seconds` would move the clock past 9999-12-31T23:59:59Z; at most {} from now",
+                        "`seconds` would move the clock past 9000-01-01T00:00:00Z (answers must keep four-digit years); at most {} from now",
                         room_ms / 1000
                     ),
                 );
-            }
-            let by = std::time::Duration::from_millis((seconds * 1000.0) as u64);
-            match tenant {
-                Some(t) => {
-                    for key in app.tenant_keys(t) {
-                        app.env.clock.advance_tenant(&key, by);
-                    }
-                }
-                None => app.env.clock.advance(by),
             }
             clock_state(app, tenant)
         }
@@ -348,9 +339,6 @@ fn post_state(app: &App, body: Result<Option<Value>, String>) -> Reply {
     }
 }
 
-/// 9999-12-31T23:59:59Z, the last instant an RFC 3339 timestamp can show.
-const LAST_WRITABLE_MS: i64 = 253_402_300_799_000;
-
 /// The journal's filters, as query parameter names.
 const JOURNAL_FILTERS: [&str; 9] = [
     "provider",
@@ -388,13 +376,21 @@ fn journal_filter(app: &App, query: &Query) -> Result<crate::journal::Filter, St
         ));
     }
     if let Some(op) = query.get("operation") {
-        let ids: Vec<&str> = app
+        let mut ids: Vec<String> = app
             .operations()
             .iter()
             .filter(|o| provider.is_none_or(|p| o.provider == p))
-            .map(|o| o.id.as_str())
+            .map(|o| o.id.clone())
             .collect();
-        if !ids.contains(&op) {
+        // Deliveries are journaled as `webhook:<event type>`.
+        if provider.is_none_or(|p| p == crate::providers::square::NAME) {
+            ids.extend(
+                crate::webhooks::SQUARE_EVENT_TYPES
+                    .iter()
+                    .map(|t| format!("webhook:{t}")),
+            );
+        }
+        if !ids.iter().any(|id| id == op) {
             return Err(format!(
                 "unknown operation {op:?}{}; known: {}",
                 provider.map(|p| format!(" for {p}")).unwrap_or_default(),

@@ -111,6 +111,9 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
     else {
         return Outcome::Local(body);
     };
+    if app.declares_too_much(&parts.headers) {
+        return Outcome::Forwarded(plain(413, "the request body is too large"));
+    }
     let started = Instant::now();
     let at_ms = app.env.clock.now_ms();
     let bytes = match Limited::new(body, app.config.body_limit).collect().await {

@@ -173,18 +173,7 @@ impl Engine {
     }
 
     fn unknown(&self, name: &str) -> String {
-        let library = self.library.read();
-        let close = library
-            .keys()
-            .filter(|k| k.starts_with(name.get(..name.len().min(6)).unwrap_or(name)))
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>();
-        if close.is_empty() {
-            format!("unknown scenario {name:?} (GET /__sandbox/scenarios lists them)")
-        } else {
-            format!("unknown scenario {name:?} (similar: {})", close.join(", "))
-        }
+        unknown_in(&self.library.read(), name)
     }
 
     /// Checks and adds (or replaces) a scenario sent at run time.
@@ -381,7 +370,7 @@ impl Engine {
                     None => {
                         return Some(Decision::answer(forced(provider.sandbox_misuse(&format!(
                             "X-Sandbox-Scenario: {}",
-                            self.unknown(name)
+                            unknown_in(&library, name)
                         )))));
                     }
                 }
@@ -569,6 +558,21 @@ pub fn summary(engine: &Engine, s: &Scenario) -> Value {
         "rules": s.rules.len(),
         "active": { "global": global, "tenants": tenants },
     })
+}
+
+/// The message for a scenario name the library does not hold, with similar names.
+fn unknown_in(library: &BTreeMap<String, Arc<Scenario>>, name: &str) -> String {
+    let close = library
+        .keys()
+        .filter(|k| k.starts_with(name.get(..name.len().min(6)).unwrap_or(name)))
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>();
+    if close.is_empty() {
+        format!("unknown scenario {name:?} (GET /__sandbox/scenarios lists them)")
+    } else {
+        format!("unknown scenario {name:?} (similar: {})", close.join(", "))
+    }
 }
 
 #[cfg(test)]

@@ -154,6 +154,11 @@ impl Provider for Eximpe {
                 format!("JSON parse error - invalid JSON at line {line} column {column}"),
                 "non_field_errors".to_string(),
             )]),
+            BodyProblem::Incomplete => errors::validation(vec![(
+                "parse_error".to_string(),
+                "JSON parse error - the request body did not arrive in full".to_string(),
+                "non_field_errors".to_string(),
+            )]),
             BodyProblem::Empty => errors::validation(vec![(
                 "invalid".to_string(),
                 "No data provided".to_string(),

@@ -58,12 +58,12 @@ fn apply(c: &mut Customer, body: &Value) {
     }
     // Any ISO form is accepted (it was checked: 115 otherwise) and kept as the date-time
     // the answer's schema promises, in Mercado Pago's own rendering.
-    if let Some(ms) = body
+    if let Some(date) = body
         .get("date_registered")
         .and_then(Value::as_str)
-        .and_then(timefmt::parse)
+        .and_then(timefmt::normalize)
     {
-        c.date_registered = Some(timefmt::offset(ms));
+        c.date_registered = Some(date);
     }
     if let Some(p) = body.get("phone") {
         let old = std::mem::take(&mut c.phone);
@@ -113,7 +113,7 @@ impl MercadoPago {
             }
         }
         if let Some(d) = body.get("date_registered").and_then(Value::as_str)
-            && timefmt::parse(d).is_none()
+            && timefmt::normalize(d).is_none()
         {
             return Some(self.error("115"));
         }

@@ -178,7 +178,9 @@ impl Provider for MercadoPago {
     fn unreadable(&self, _op: Option<&Operation>, problem: &BodyProblem) -> Reply {
         match problem {
             BodyProblem::TooLarge { .. } => self.error("request_too_large"),
-            BodyProblem::Malformed { .. } | BodyProblem::Empty => self.error("118"),
+            BodyProblem::Malformed { .. } | BodyProblem::Empty | BodyProblem::Incomplete => {
+                self.error("118")
+            }
         }
     }
 

@@ -193,6 +193,10 @@ impl Customer {
     }
 
     fn complete(&mut self, brands: &Brands, now: &str) {
+        // `parse` refused what cannot be read; the rest is kept as the API answers it.
+        if let Some(date) = self.date_registered.as_deref().and_then(timefmt::normalize) {
+            self.date_registered = Some(date);
+        }
         fill(&mut self.date_created, now);
         fill(&mut self.date_last_updated, &self.date_created.clone());
         let id = self.id.clone();
@@ -356,6 +360,13 @@ impl Export {
         for (i, c) in export.customers.iter().enumerate() {
             if c.id.is_empty() {
                 return Err(format!("mercadopago state: customers[{i}].id is required"));
+            }
+            if let Some(date) = &c.date_registered
+                && timefmt::normalize(date).is_none()
+            {
+                return Err(format!(
+                    "mercadopago state: customers[{i}].date_registered: {date:?} is not a date or date-time from 1900 to 8999"
+                ));
             }
             for (j, card) in c.cards.iter().enumerate() {
                 if card.id.is_empty() {

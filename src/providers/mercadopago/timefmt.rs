@@ -34,6 +34,16 @@ pub fn parse(s: &str) -> Option<i64> {
         .map(|stamp| stamp.ms)
 }
 
+/// A date or date-time a client sent (any form [`parse`] reads) as Mercado Pago answers
+/// it, `2021-10-20T07:37:30.000-04:00`; `None` when it is not one, or lies outside the
+/// years a timestamp can show (1900 to the sandbox clock's limit).
+pub fn normalize(s: &str) -> Option<String> {
+    const YEAR_1900_MS: i64 = -2_208_988_800_000;
+    parse(s)
+        .filter(|ms| (YEAR_1900_MS..time::CLOCK_LIMIT_MS).contains(ms))
+        .map(offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

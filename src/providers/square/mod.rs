@@ -180,6 +180,11 @@ impl Provider for Square {
                 )),
                 None,
             ),
+            BodyProblem::Incomplete => self.error(
+                "EXPECTED_JSON_BODY",
+                Some("The request body did not arrive in full."),
+                None,
+            ),
             BodyProblem::Empty => self.error(
                 "EXPECTED_JSON_BODY",
                 Some("The request body must be a JSON object."),
@@ -344,7 +349,15 @@ impl Provider for Square {
 
     fn finish(&self, headers: &HeaderMap, reply: &mut Reply) {
         // Square echoes the version it served on every answer, errors before routing
-        // included; a malformed one was refused, and is answered as the default.
+        // included; a malformed one was refused, and is answered as the default. A scenario
+        // that sets the header itself keeps its own value.
+        if reply
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("square-version"))
+        {
+            return;
+        }
         reply
             .headers
             .push(("square-version".into(), version_of(headers)));

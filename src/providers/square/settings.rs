@@ -73,13 +73,17 @@ pub fn read(settings: &Value) -> Result<Parsed, (String, String)> {
             "access_tokens" => {
                 let tokens = value.as_array().and_then(|list| {
                     list.iter()
-                        .map(|t| t.as_str().filter(|t| !t.is_empty()).map(str::to_string))
+                        .map(|t| {
+                            t.as_str()
+                                .filter(|t| !t.is_empty() && super::is_well_formed_token(t))
+                                .map(str::to_string)
+                        })
                         .collect::<Option<Vec<_>>>()
                 });
                 let Some(tokens) = tokens else {
                     return Err((
                         "/access_tokens".into(),
-                        "access_tokens must be a list of access tokens (non-empty strings)".into(),
+                        "access_tokens must be a list of access tokens (non-empty strings of the characters a bearer token may hold)".into(),
                     ));
                 };
                 out.access_tokens = Some(tokens);
