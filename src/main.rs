@@ -320,6 +320,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Before start-up logs "ready": a supervisor (or a test) that stops the sandbox as
+        // soon as it reads that line must find the handler in place, not the default action.
+        let shutdown = shutdown_signal();
         let sandbox = match Sandbox::start(config).await {
             Ok(s) => s,
             Err(e) => {
@@ -329,7 +332,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         };
         let trigger = sandbox.shutdown_trigger();
         tokio::spawn(async move {
-            shutdown_signal().await;
+            shutdown.await;
             tracing::info!("shutting down: draining in-flight requests");
             let _ = trigger.send(true);
         });
@@ -347,25 +350,32 @@ fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Installs the SIGTERM and SIGINT handlers now, and answers a future that completes on
+/// the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -93,18 +93,110 @@ pub fn has_long_digit_run(bytes: &[u8]) -> bool {
     false
 }
 
-/// Masks every run of 13–19 digits in a text: `4509953566233704` → `450995******3704`.
-/// Longer runs (not card numbers) are masked whole.
+/// Card numbers typed in groups, wherever they sit in a text: three or more groups of 3–6
+/// digits, the first of four, one space, dash or dot between them, 13–19 digits that pass
+/// the Luhn check (`4509 9535 6623 3704`, Amex's `3782 822463 10005`). Phone numbers
+/// (`+55 11 98765 4321`) do not start with a group of four or fail the check.
+fn grouped_cards(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            // Not inside a run, nor the next group of one (`1 4111 1111 1111 1111`).
+            let inside = |k: usize| {
+                bytes[k].is_ascii_digit()
+                    || (is_separator(bytes[k]) && k > 0 && bytes[k - 1].is_ascii_digit())
+            };
+            let starts_group = bytes[i].is_ascii_digit() && (i == 0 || !inside(i - 1));
+            if !starts_group {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut digits = Vec::with_capacity(19);
+            let mut groups = 0;
+            let mut sizes_ok = true;
+            let mut end = i;
+            loop {
+                let group_start = end;
+                while end < bytes.len() && bytes[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let size = end - group_start;
+                sizes_ok &= (3..=6).contains(&size) && (groups > 0 || size == 4);
+                digits.extend_from_slice(&bytes[group_start..end]);
+                groups += 1;
+                let continues = end + 1 < bytes.len()
+                    && is_separator(bytes[end])
+                    && bytes[end + 1].is_ascii_digit();
+                if !continues || digits.len() > 19 {
+                    break;
+                }
+                end += 1;
+            }
+            i = end.max(start + 1);
+            let whole = end == bytes.len() || !bytes[end].is_ascii_digit();
+            if whole
+                && sizes_ok
+                && groups >= 3
+                && (13..=19).contains(&digits.len())
+                && std::str::from_utf8(&digits).is_ok_and(crate::card::luhn)
+            {
+                return Some(start..end);
+            }
+        }
+        None
+    })
+}
+
+fn is_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.')
+}
+
+/// Whether a text may hold a grouped card number: a cheap test before [`grouped_cards`].
+fn may_hold_grouped_card(bytes: &[u8]) -> bool {
+    bytes.len() >= 15
+        && memchr::memchr3(b' ', b'-', b'.', bytes).is_some()
+        && bytes.iter().filter(|b| b.is_ascii_digit()).count() >= 13
+}
+
+/// The stretches of a text to mask, in order: runs of 13+ digits and grouped card numbers.
+fn card_like_spans(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut spans: Vec<_> = long_digit_runs(bytes).collect();
+    if may_hold_grouped_card(bytes) {
+        spans.extend(grouped_cards(bytes));
+        spans.sort_by_key(|r| r.start);
+    }
+    spans
+}
+
+/// Writes a stretch [`card_like_spans`] found, masked: its digits as
+/// [`write_masked_run`] writes them (a grouped number loses its separators).
+fn write_masked_span(span: &[u8], out: &mut Vec<u8>) {
+    if span.iter().all(u8::is_ascii_digit) {
+        write_masked_run(span, out);
+    } else {
+        let digits: Vec<u8> = span.iter().copied().filter(u8::is_ascii_digit).collect();
+        write_masked_run(&digits, out);
+    }
+}
+
+/// Masks every run of 13–19 digits in a text: `4509953566233704` → `450995******3704`, and
+/// card numbers typed in groups the same way. Longer runs (not card numbers) are masked
+/// whole.
 pub fn mask_text(text: &str) -> Cow<'_, str> {
-    if !has_long_digit_run(text.as_bytes()) {
+    let bytes = text.as_bytes();
+    if !has_long_digit_run(bytes) && !may_hold_grouped_card(bytes) {
         return Cow::Borrowed(text);
     }
-    let bytes = text.as_bytes();
+    let spans = card_like_spans(bytes);
+    if spans.is_empty() {
+        return Cow::Borrowed(text);
+    }
     let mut out = Vec::with_capacity(text.len());
     let mut copied = 0;
-    for run in long_digit_runs(bytes) {
+    for run in spans {
         out.extend_from_slice(&bytes[copied..run.start]);
-        write_masked_run(&bytes[run.clone()], &mut out);
+        write_masked_span(&bytes[run.clone()], &mut out);
         copied = run.end;
     }
     out.extend_from_slice(&bytes[copied..]);
@@ -360,16 +452,17 @@ impl<'a, 'o> Scanner<'a, 'o> {
         self.changed
     }
 
-    /// Masks the long digit runs inside a string's contents.
+    /// Masks the long digit runs and grouped card numbers inside a string's contents.
     fn mask_runs(&mut self, start: usize, end: usize) {
-        // Most strings (keys, names, codes) hold no such run: rule them out in one tight pass.
-        if end - start < 13 || !has_long_digit_run(&self.bytes[start..end]) {
+        // Most strings (keys, names, codes) hold neither: rule them out in one tight pass.
+        let text = &self.bytes[start..end];
+        if end - start < 13 || !(has_long_digit_run(text) || may_hold_grouped_card(text)) {
             return;
         }
         let bytes = self.bytes;
-        for run in long_digit_runs(&bytes[start..end]) {
+        for run in card_like_spans(&bytes[start..end]) {
             self.copy_up_to(start + run.start);
-            write_masked_run(&bytes[start + run.start..start + run.end], self.out);
+            write_masked_span(&bytes[start + run.start..start + run.end], self.out);
             self.copied = start + run.end;
         }
     }
@@ -620,14 +713,42 @@ mod tests {
             fast(r#"{"pan":"4509 9535 6623 3704","n":"\u0041"}"#),
             r#"{"pan":"450995******3704","n":"A"}"#
         );
-        // Other fields, and texts that are not a grouped card number, are left alone.
+        // In any other field too, when it reads as a card number.
+        assert_eq!(
+            fast(r#"{"nickname":"4509.9535.6623.3704","network":"x 3782 822463 10005"}"#),
+            r#"{"nickname":"450995******3704","network":"x 378282*****0005"}"#
+        );
+        // Texts that are not a grouped card number are left alone.
         for untouched in [
-            r#"{"phone":"4509 9535 6623 3704"}"#,
+            r#"{"phone":"+55 11 98765 4321"}"#,
+            r#"{"phone":"4509 9535 6623 3705"}"#,
+            r#"{"date":"2024-05-22 10:03:28.653"}"#,
             r#"{"card_number":"4509 9535"}"#,
-            r#"{"card_number":"4509 9535 6623 3704 x"}"#,
+            r#"{"nickname":"4509 9535 6623 3704 1"}"#,
             r#"{"card_number":12}"#,
         ] {
             assert_eq!(fast(untouched), untouched);
+        }
+    }
+
+    #[test]
+    fn grouped_card_numbers_are_masked_inside_sentences() {
+        assert_eq!(
+            mask_text("\"4111 1111 1111 1111\" is not a valid choice."),
+            "\"411111******1111\" is not a valid choice."
+        );
+        assert_eq!(
+            mask_text("a 4111-1111-1111-1111 and 4509953566233704"),
+            "a 411111******1111 and 450995******3704"
+        );
+        for kept in [
+            "+1 212 555 4240",
+            "4111 1111 1111 1112",
+            "41 1111 1111 1111 11",
+            "4111 1111 1111 1111 1111 1111",
+            "4111  1111 1111 1111",
+        ] {
+            assert_eq!(mask_text(kept), kept);
         }
     }
 

@@ -342,6 +342,23 @@ async fn a_card_number_typed_into_another_field_is_not_echoed() {
         a.body,
         validation(&[("network", "\"411111******1111\" is not a valid choice.")])
     );
+
+    // Typed in groups, it is neither quoted back nor kept in the journal.
+    let mut body = visa_v1("u2");
+    body["network"] = json!("4111 1111 1111 1111");
+    let a = sb.send(Method::POST, "/pg/tokens/", &v1, Some(body)).await;
+    assert_eq!(
+        (a.status, a.body),
+        (
+            400,
+            validation(&[("network", "\"411111******1111\" is not a valid choice.")])
+        )
+    );
+    let journal = sb.send(Method::GET, "/__sandbox/journal", &[], None).await;
+    let text = journal.body.to_string();
+    assert!(text.contains("411111******1111"), "{text}");
+    assert!(!text.contains("4111 1111 1111 1111"), "{text}");
+    assert!(!text.contains("4111111111111111"), "{text}");
 }
 
 #[tokio::test]

@@ -2,6 +2,30 @@
 
 pub const FILES: &[(&str, &str)] = &[
     (
+        "eximpe-delete-card-401.yaml",
+        include_str!("../../scenarios/eximpe-delete-card-401.yaml"),
+    ),
+    (
+        "eximpe-delete-card-404.yaml",
+        include_str!("../../scenarios/eximpe-delete-card-404.yaml"),
+    ),
+    (
+        "eximpe-delete-card-500.yaml",
+        include_str!("../../scenarios/eximpe-delete-card-500.yaml"),
+    ),
+    (
+        "eximpe-list-cards-401.yaml",
+        include_str!("../../scenarios/eximpe-list-cards-401.yaml"),
+    ),
+    (
+        "eximpe-list-cards-404.yaml",
+        include_str!("../../scenarios/eximpe-list-cards-404.yaml"),
+    ),
+    (
+        "eximpe-list-cards-500.yaml",
+        include_str!("../../scenarios/eximpe-list-cards-500.yaml"),
+    ),
+    (
         "eximpe-rupay-reference-missing.yaml",
         include_str!("../../scenarios/eximpe-rupay-reference-missing.yaml"),
     ),
