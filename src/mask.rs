@@ -153,20 +153,30 @@ fn is_separator(b: u8) -> bool {
 }
 
 /// Whether a text may hold a grouped card number: a cheap test before [`grouped_cards`].
+/// Every string the journal keeps passes through here: one branch-free pass.
 fn may_hold_grouped_card(bytes: &[u8]) -> bool {
-    bytes.len() >= 15
-        && memchr::memchr3(b' ', b'-', b'.', bytes).is_some()
-        && bytes.iter().filter(|b| b.is_ascii_digit()).count() >= 13
+    if bytes.len() < 15 {
+        return false;
+    }
+    let (digits, separators) = bytes.iter().fold((0usize, 0usize), |(d, s), &b| {
+        (
+            d + usize::from(b.is_ascii_digit()),
+            s + usize::from(is_separator(b)),
+        )
+    });
+    digits >= 13 && separators >= 2
 }
 
-/// The stretches of a text to mask, in order: runs of 13+ digits and grouped card numbers.
-fn card_like_spans(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let mut spans: Vec<_> = long_digit_runs(bytes).collect();
-    if may_hold_grouped_card(bytes) {
-        spans.extend(grouped_cards(bytes));
-        spans.sort_by_key(|r| r.start);
+/// Calls `f` with each stretch of a text to mask, in order: runs of 13+ digits and grouped
+/// card numbers. Without a possible grouped number (nearly always) they are the digit runs
+/// alone, found without collecting them.
+fn for_each_card_like_span(bytes: &[u8], f: impl FnMut(std::ops::Range<usize>)) {
+    if !may_hold_grouped_card(bytes) {
+        return long_digit_runs(bytes).for_each(f);
     }
-    spans
+    let mut spans: Vec<_> = long_digit_runs(bytes).chain(grouped_cards(bytes)).collect();
+    spans.sort_by_key(|r| r.start);
+    spans.into_iter().for_each(f);
 }
 
 /// Writes a stretch [`card_like_spans`] found, masked: its digits as
@@ -188,16 +198,17 @@ pub fn mask_text(text: &str) -> Cow<'_, str> {
     if !has_long_digit_run(bytes) && !may_hold_grouped_card(bytes) {
         return Cow::Borrowed(text);
     }
-    let spans = card_like_spans(bytes);
-    if spans.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = Vec::with_capacity(text.len());
+    let mut out = Vec::new();
     let mut copied = 0;
-    for run in spans {
+    for_each_card_like_span(bytes, |run| {
+        out.reserve(text.len());
         out.extend_from_slice(&bytes[copied..run.start]);
         write_masked_span(&bytes[run.clone()], &mut out);
         copied = run.end;
+    });
+    if out.is_empty() {
+        // Nothing found after all (a grouped look-alike failing its check).
+        return Cow::Borrowed(text);
     }
     out.extend_from_slice(&bytes[copied..]);
     // Only ASCII digits were replaced, by ASCII: the text is still UTF-8.
@@ -460,11 +471,11 @@ impl<'a, 'o> Scanner<'a, 'o> {
             return;
         }
         let bytes = self.bytes;
-        for run in card_like_spans(&bytes[start..end]) {
+        for_each_card_like_span(&bytes[start..end], |run| {
             self.copy_up_to(start + run.start);
             write_masked_span(&bytes[start + run.start..start + run.end], self.out);
             self.copied = start + run.end;
-        }
+        });
     }
 }
 
