@@ -179,7 +179,7 @@ fn for_each_card_like_span(bytes: &[u8], f: impl FnMut(std::ops::Range<usize>)) 
     spans.into_iter().for_each(f);
 }
 
-/// Writes a stretch [`card_like_spans`] found, masked: its digits as
+/// Writes a stretch [`for_each_card_like_span`] found, masked: its digits as
 /// [`write_masked_run`] writes them (a grouped number loses its separators).
 fn write_masked_span(span: &[u8], out: &mut Vec<u8>) {
     if span.iter().all(u8::is_ascii_digit) {

@@ -278,11 +278,11 @@ fn sort(customers: &mut [&Customer], field: &str, order: &str) {
         }
         return;
     }
-    let mut keyed: Vec<(String, &Customer)> =
-        customers.iter().map(|c| (default_key(c), *c)).collect();
-    keyed.sort_by(|(a, _), (b, _)| if descending { b.cmp(a) } else { a.cmp(b) });
-    for (slot, (_, c)) in customers.iter_mut().zip(keyed) {
-        *slot = c;
+    // `sort_by_cached_key` is stable: ties stay in creation order in both directions.
+    if descending {
+        customers.sort_by_cached_key(|c| std::cmp::Reverse(default_key(c)));
+    } else {
+        customers.sort_by_cached_key(|c| default_key(c));
     }
 }
 
