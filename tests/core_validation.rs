@@ -344,6 +344,49 @@ async fn eximpe_missing_credentials_is_err_auth_000() {
 // ---- Routing, for every provider ---------------------------------------------------------
 
 #[tokio::test]
+async fn head_answers_what_get_would_without_the_body() {
+    let sb = start().await;
+    let created = sb
+        .send(
+            Method::POST,
+            "/v2/customers",
+            &[SQ],
+            Some(json!({"given_name": "Ada"})),
+        )
+        .await;
+    assert_eq!(created.status, 200);
+    let get = sb.send(Method::GET, "/v2/customers", &[SQ], None).await;
+    let head = sb.send(Method::HEAD, "/v2/customers", &[SQ], None).await;
+    assert_eq!((head.status, &head.body), (200, &serde_json::Value::Null));
+    assert_eq!(
+        head.header("content-length"),
+        get.header("content-length").filter(|l| *l != "0")
+    );
+    assert_eq!(head.header("content-type"), get.header("content-type"));
+    assert_eq!(head.header("square-version"), Some("2025-08-20"));
+
+    // HEAD is refused where GET is, and a 405 on a GET path lists it.
+    let post_only = sb
+        .send(Method::HEAD, "/v2/customers/search", &[SQ], None)
+        .await;
+    assert_eq!(
+        (post_only.status, post_only.header("allow")),
+        (405, Some("POST"))
+    );
+    let patch = sb.send(Method::PATCH, "/v2/customers", &[SQ], None).await;
+    assert_eq!(
+        (patch.status, patch.header("allow")),
+        (405, Some("GET, POST, HEAD"))
+    );
+
+    let health = sb.send(Method::HEAD, "/__sandbox/health", &[], None).await;
+    assert_eq!(
+        (health.status, &health.body),
+        (200, &serde_json::Value::Null)
+    );
+}
+
+#[tokio::test]
 async fn unknown_paths_and_wrong_methods_answer_in_the_owning_providers_envelope() {
     let sb = start().await;
     let a = sb.send(Method::GET, "/v1/nothing/here", &[MP], None).await;

@@ -47,7 +47,8 @@ pub fn serve(
     let query = Query::parse(raw_query);
     let body = parse_body(bytes);
     match (method, rest) {
-        (&Method::GET, "/health") => Reply::json(
+        // HEAD too: `wget --spider` and `curl -fI` health checks send it.
+        (&Method::GET | &Method::HEAD, "/health") => Reply::json(
             200,
             json!({
                 "status": "ready",
@@ -182,7 +183,8 @@ pub fn serve(
 /// The methods an endpoint above answers, for a 405 to the others.
 fn methods_of(rest: &str) -> Option<&'static str> {
     Some(match rest {
-        "/health" | "/journal/count" | "/clock" => "GET",
+        "/health" => "GET, HEAD",
+        "/journal/count" | "/clock" => "GET",
         "/reset" | "/clock/advance" | "/clock/reset" => "POST",
         "/state" => "GET, POST",
         "/journal" => "GET, DELETE",

@@ -182,10 +182,22 @@ impl Router {
             return not_found();
         };
         let route = &self.routes[*found.value];
-        let Some(&(_, operation)) = route.methods.iter().find(|(m, _)| m == method) else {
+        let serving = |wanted: &Method| route.methods.iter().find(|(m, _)| m == wanted);
+        // HEAD is GET without the body (RFC 9110 §9.3.2; hyper drops the body and keeps
+        // Content-Length), so `curl -I` and health checks see the answer GET would get.
+        let by_method = serving(method).or_else(|| {
+            (*method == Method::HEAD)
+                .then(|| serving(&Method::GET))
+                .flatten()
+        });
+        let Some(&(_, operation)) = by_method else {
+            let mut allowed: Vec<Method> = route.methods.iter().map(|(m, _)| m.clone()).collect();
+            if allowed.contains(&Method::GET) && !allowed.contains(&Method::HEAD) {
+                allowed.push(Method::HEAD);
+            }
             return RouteMatch::MethodNotAllowed {
                 provider: self.providers[route.methods[0].1].clone(),
-                allowed: route.methods.iter().map(|(m, _)| m.clone()).collect(),
+                allowed,
             };
         };
         let params = found
