@@ -341,6 +341,53 @@ async fn a_text_filter_cannot_be_exact_and_fuzzy_at_once() {
 }
 
 #[tokio::test]
+async fn a_time_range_filter_needs_rfc3339_bounds_in_order() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-customer-time-range");
+    s.customer(json!({"given_name": "Ada"})).await;
+    let search =
+        |filter: Value| s.post("/v2/customers/search", json!({"query": {"filter": filter}}));
+
+    let typo = search(json!({"created_at": {"start_at": "2026-13-01T00:00:00Z"}})).await;
+    assert_eq!(
+        (typo.status, typo.body),
+        (
+            400,
+            errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_TIME",
+                "detail": "Expected `query.filter.created_at.start_at` to be an RFC 3339 timestamp, got `2026-13-01T00:00:00Z`.",
+                "field": "query.filter.created_at.start_at"}])
+            )
+        )
+    );
+    let date_only = search(json!({"updated_at": {"end_at": "2026-01-01"}})).await;
+    assert_eq!(
+        (date_only.status, &date_only.body["errors"][0]["field"]),
+        (400, &json!("query.filter.updated_at.end_at"))
+    );
+    let backwards = search(json!({"created_at": {
+        "start_at": "2026-02-01T00:00:00Z", "end_at": "2026-01-01T00:00:00Z"}}))
+    .await;
+    assert_eq!(
+        (backwards.status, backwards.body),
+        (
+            400,
+            errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_TIME_RANGE",
+                "detail": "The end of `query.filter.created_at` is before its start.",
+                "field": "query.filter.created_at"}])
+            )
+        )
+    );
+    let open_ended = search(json!({"created_at": {"start_at": "2000-01-01T00:00:00+00:00"}})).await;
+    assert_eq!(open_ended.status, 200);
+    assert_eq!(
+        open_ended.body["customers"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test]
 async fn with_access_tokens_set_any_other_token_is_incorrect_or_expired() {
     let sb = start().await;
     let settings =

@@ -392,6 +392,49 @@ fn both_exact_and_fuzzy(filter: &Value) -> Option<&'static str> {
         })
 }
 
+/// A `TimeRange` filter Square refuses: a bound that is not an RFC 3339 timestamp
+/// (INVALID_TIME), or an end before its start (INVALID_TIME_RANGE, the error catalogue's own
+/// example). Without this check a typo in a bound matched every profile.
+fn bad_time_range(sq: &Square, filter: &Value) -> Option<Reply> {
+    for field in ["created_at", "updated_at"] {
+        let Some(range) = filter.get(field).filter(|r| r.is_object()) else {
+            continue;
+        };
+        let mut bounds = [None, None];
+        for (slot, bound) in bounds.iter_mut().zip(["start_at", "end_at"]) {
+            let Some(text) = range.get(bound).and_then(Value::as_str) else {
+                continue;
+            };
+            let path = format!("query.filter.{field}.{bound}");
+            match time::parse_rfc3339(text) {
+                Some(ms) => *slot = Some(ms),
+                None => {
+                    return Some(sq.error(
+                        "INVALID_TIME",
+                        Some(&format!(
+                            "Expected `{path}` to be an RFC 3339 timestamp, got `{}`.",
+                            crate::mask::mask_text(text)
+                        )),
+                        Some(&path),
+                    ));
+                }
+            }
+        }
+        if let [Some(start), Some(end)] = bounds
+            && end < start
+        {
+            return Some(sq.error(
+                "INVALID_TIME_RANGE",
+                Some(&format!(
+                    "The end of `query.filter.{field}` is before its start."
+                )),
+                Some(&format!("query.filter.{field}")),
+            ));
+        }
+    }
+    None
+}
+
 fn in_range(range: &Value, at: &str) -> bool {
     let Some(at) = time::parse_rfc3339(at) else {
         return false;
@@ -481,6 +524,9 @@ pub fn search(sq: &Square, call: &Call, tenant: &Tenant) -> Reply {
             Some("A text filter can be exact or fuzzy, but it cannot be both."),
             Some(&format!("query.filter.{field}")),
         );
+    }
+    if let Some(refused) = bad_time_range(sq, &filter) {
+        return refused;
     }
     sq.tenants.with(&tenant.key, |state| {
         let found = state
