@@ -346,9 +346,16 @@ impl Sandbox {
         )
     }
 
-    /// Moves the sandbox clock forward for everyone (token, nonce and card expiry follow it).
+    /// Moves the sandbox clock forward for everyone (token, nonce and card expiry follow it),
+    /// stopping at 9000-01-01T00:00:00Z like `POST /__sandbox/clock/advance`: past it the
+    /// providers' timestamps would lose their four-digit years.
     pub fn advance_clock(&self, by: Duration) {
-        self.app.env.clock.advance(by);
+        let clock = &self.app.env.clock;
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        if let Err(room) = clock.advance_within(&[], ms, crate::time::CLOCK_LIMIT_MS) {
+            // Another advance may have taken some of the room meanwhile: ask again, capped.
+            let _ = clock.advance_within(&[], room, crate::time::CLOCK_LIMIT_MS);
+        }
     }
 
     /// The recorded exchanges matching `filter`, oldest first (masked: no card numbers).

@@ -142,6 +142,20 @@ async fn a_day_later_a_minted_square_nonce_is_expired_but_only_for_the_tenant_wh
 }
 
 #[tokio::test]
+async fn the_rust_api_stops_the_clock_at_the_same_limit() {
+    let sb = start().await;
+    sb.sandbox.advance_clock(std::time::Duration::MAX);
+    let clock = sb.send(Method::GET, "/__sandbox/clock", &[], None).await;
+    let now = clock.body["now"].as_str().unwrap_or_default();
+    assert!(now.starts_with("9000-01-01T00:00:0"), "{}", clock.body);
+    // No room is left: a further advance moves it no more.
+    sb.sandbox
+        .advance_clock(std::time::Duration::from_secs(3600));
+    let later = sb.send(Method::GET, "/__sandbox/clock", &[], None).await;
+    assert_eq!(later.body["offset_seconds"], clock.body["offset_seconds"]);
+}
+
+#[tokio::test]
 async fn the_clock_cannot_be_moved_past_what_a_timestamp_can_show() {
     let sb = start().await;
     let try_advance = |body: Value| {
