@@ -94,62 +94,97 @@ pub fn has_long_digit_run(bytes: &[u8]) -> bool {
 }
 
 /// Card numbers typed in groups, wherever they sit in a text: three or more groups of 3–6
-/// digits, the first of four, one space, dash or dot between them, 13–19 digits that pass
-/// the Luhn check (`4509 9535 6623 3704`, Amex's `3782 822463 10005`). Phone numbers
-/// (`+55 11 98765 4321`) do not start with a group of four or fail the check.
-fn grouped_cards(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+/// digits, the first of four, 13–19 digits that pass the Luhn check (`4509 9535 6623 3704`,
+/// Amex's `3782 822463 10005`), split by one to three of space, tab, dash, dot, underscore,
+/// slash or no-break space (copied text brings double spaces, tabs, ` - `). Any stretch of
+/// whole groups in a longer chain counts, so a card number after a phone number in one
+/// note is found too. Phone numbers alone (`+55 11 98765 4321`) do not start with a group
+/// of four or fail the check.
+fn grouped_cards(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut found = Vec::new();
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
     let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < bytes.len() {
-            // Not inside a run, nor the next group of one (`1 4111 1111 1111 1111`).
-            let inside = |k: usize| {
-                bytes[k].is_ascii_digit()
-                    || (is_separator(bytes[k]) && k > 0 && bytes[k - 1].is_ascii_digit())
-            };
-            let starts_group = bytes[i].is_ascii_digit() && (i == 0 || !inside(i - 1));
-            if !starts_group {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            let mut digits = Vec::with_capacity(19);
-            let mut groups = 0;
-            let mut sizes_ok = true;
-            let mut end = i;
-            loop {
-                let group_start = end;
-                while end < bytes.len() && bytes[end].is_ascii_digit() {
-                    end += 1;
-                }
-                let size = end - group_start;
-                sizes_ok &= (3..=6).contains(&size) && (groups > 0 || size == 4);
-                digits.extend_from_slice(&bytes[group_start..end]);
-                groups += 1;
-                let continues = end + 1 < bytes.len()
-                    && is_separator(bytes[end])
-                    && bytes[end + 1].is_ascii_digit();
-                if !continues || digits.len() > 19 {
-                    break;
-                }
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // One chain: digit groups joined by separators.
+        groups.clear();
+        let mut end = i;
+        loop {
+            let start = end;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
                 end += 1;
             }
-            i = end.max(start + 1);
-            let whole = end == bytes.len() || !bytes[end].is_ascii_digit();
-            if whole
-                && sizes_ok
-                && groups >= 3
-                && (13..=19).contains(&digits.len())
-                && std::str::from_utf8(&digits).is_ok_and(crate::card::luhn)
-            {
-                return Some(start..end);
+            groups.push(start..end);
+            let gap = separator_len(bytes, end);
+            if gap == 0 || !bytes.get(end + gap).is_some_and(u8::is_ascii_digit) {
+                break;
+            }
+            end += gap;
+        }
+        i = end;
+        let mut first = 0;
+        while first < groups.len() {
+            match card_in_groups(bytes, &groups[first..]) {
+                Some(taken) => {
+                    found.push(groups[first].start..groups[first + taken - 1].end);
+                    first += taken;
+                }
+                None => first += 1,
             }
         }
-        None
-    })
+    }
+    found
 }
 
+/// How many of `groups`, from the first, make the longest card number there (see
+/// [`grouped_cards`]); `None` if no run of them does.
+fn card_in_groups(bytes: &[u8], groups: &[std::ops::Range<usize>]) -> Option<usize> {
+    if groups.first()?.len() != 4 {
+        return None;
+    }
+    let mut digits = [0u8; 19];
+    let mut count = 0;
+    let mut longest = None;
+    for (taken, group) in groups.iter().enumerate() {
+        if !(3..=6).contains(&group.len()) || count + group.len() > 19 {
+            break;
+        }
+        digits[count..count + group.len()].copy_from_slice(&bytes[group.clone()]);
+        count += group.len();
+        if taken >= 2
+            && count >= 13
+            && std::str::from_utf8(&digits[..count]).is_ok_and(crate::card::luhn)
+        {
+            longest = Some(taken + 1);
+        }
+    }
+    longest
+}
+
+/// The length in bytes of the separator at `at` between two groups of a card number: one to
+/// three separator characters (`4111 - 1111 - …`); 0 when there is none.
+fn separator_len(bytes: &[u8], at: usize) -> usize {
+    let one = |at: usize| match bytes.get(at) {
+        Some(b' ' | b'\t' | b'-' | b'.' | b'_' | b'/') => 1,
+        Some(0xC2) if bytes.get(at + 1) == Some(&0xA0) => 2,
+        _ => 0,
+    };
+    let mut len = 0;
+    for _ in 0..3 {
+        match one(at + len) {
+            0 => break,
+            n => len += n,
+        }
+    }
+    len
+}
+
+/// A byte of a separator [`separator_len`] reads (0xA0 ends a UTF-8 no-break space).
 fn is_separator(b: u8) -> bool {
-    matches!(b, b' ' | b'-' | b'.')
+    matches!(b, b' ' | b'\t' | b'-' | b'.' | b'_' | b'/' | 0xA0)
 }
 
 /// Whether a text may hold a grouped card number: a cheap test before [`grouped_cards`].
@@ -171,7 +206,8 @@ fn for_each_card_like_span(bytes: &[u8], f: impl FnMut(std::ops::Range<usize>)) 
     if !may_hold_grouped_card(bytes) {
         return long_digit_runs(bytes).for_each(f);
     }
-    let mut spans: Vec<_> = long_digit_runs(bytes).chain(grouped_cards(bytes)).collect();
+    let mut spans: Vec<_> = long_digit_runs(bytes).collect();
+    spans.extend(grouped_cards(bytes));
     spans.sort_by_key(|r| r.start);
     spans.into_iter().for_each(f);
 }
@@ -726,13 +762,17 @@ mod tests {
             fast(r#"{"nickname":"4509.9535.6623.3704","network":"x 3782 822463 10005"}"#),
             r#"{"nickname":"450995******3704","network":"x 378282*****0005"}"#
         );
+        // A card number followed by another group is still one.
+        assert_eq!(
+            fast(r#"{"nickname":"4509 9535 6623 3704 1"}"#),
+            r#"{"nickname":"450995******3704 1"}"#
+        );
         // Texts that are not a grouped card number are left alone.
         for untouched in [
             r#"{"phone":"+55 11 98765 4321"}"#,
             r#"{"phone":"4509 9535 6623 3705"}"#,
             r#"{"date":"2024-05-22 10:03:28.653"}"#,
             r#"{"card_number":"4509 9535"}"#,
-            r#"{"nickname":"4509 9535 6623 3704 1"}"#,
             r#"{"card_number":12}"#,
         ] {
             assert_eq!(fast(untouched), untouched);
@@ -749,12 +789,34 @@ mod tests {
             mask_text("a 4111-1111-1111-1111 and 4509953566233704"),
             "a 411111******1111 and 450995******3704"
         );
+        // Copied text: double spaces, tabs, no-break spaces, underscores, slashes.
+        for typed in [
+            "4111  1111  1111  1111",
+            "4111\t1111\t1111\t1111",
+            "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+            "4111_1111_1111_1111",
+            "4111/1111/1111/1111",
+            "4111 - 1111 - 1111 - 1111",
+        ] {
+            assert_eq!(mask_text(typed), "411111******1111", "{typed:?}");
+        }
+        // A card number inside a longer chain of groups: a phone number before it, more
+        // groups after it.
+        assert_eq!(
+            mask_text("+55 11 98765 4321 3782 822463 10005"),
+            "+55 11 98765 4321 378282*****0005"
+        );
+        assert_eq!(
+            mask_text("4111 1111 1111 1111 1111 1111"),
+            "411111******1111 1111 1111"
+        );
         for kept in [
             "+1 212 555 4240",
+            "+55 11 98765 4321",
             "4111 1111 1111 1112",
             "41 1111 1111 1111 11",
-            "4111 1111 1111 1111 1111 1111",
-            "4111  1111 1111 1111",
+            "2024/05/22 10:03:28.653",
+            "4111    1111 1111 1111",
         ] {
             assert_eq!(mask_text(kept), kept);
         }
