@@ -368,10 +368,11 @@ impl Engine {
                 match library.get(name) {
                     Some(s) => active.push(s.clone()),
                     None => {
-                        return Some(Decision::answer(forced(provider.sandbox_misuse(&format!(
-                            "X-Sandbox-Scenario: {}",
-                            unknown_in(&library, name)
-                        )))));
+                        // The name is the client's text, echoed: masked like any error.
+                        let message = format!("X-Sandbox-Scenario: {}", unknown_in(&library, name));
+                        return Some(Decision::answer(forced(
+                            provider.sandbox_misuse(&crate::mask::mask_text(&message)),
+                        )));
                     }
                 }
             }

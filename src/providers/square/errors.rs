@@ -81,10 +81,12 @@ impl Catalogue {
                     .or(entry.detail.as_ref())
                     .filter(|d| !d.is_empty())
                 {
-                    obj.insert("detail".into(), json!(detail));
+                    // Details quote what the client sent (an id, an enum value, a path): a
+                    // card number sent there is still never echoed.
+                    obj.insert("detail".into(), json!(crate::mask::mask_text(detail)));
                 }
                 if let Some(field) = e.field.as_ref().filter(|f| !f.is_empty()) {
-                    obj.insert("field".into(), json!(field));
+                    obj.insert("field".into(), json!(crate::mask::mask_text(field)));
                 }
                 Value::Object(obj)
             })
