@@ -183,6 +183,10 @@ pub fn read_stamp(text: &str) -> Option<Stamp> {
                 5 => (num(i + 1, 2)?, num(i + 3, 2)?, false),
                 _ => return None,
             };
+            // RFC 3339's time-numoffset: hours 00–23, minutes 00–59.
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
             Zone::Offset {
                 minutes: sign * (hours * 60 + minutes),
                 colon,
@@ -288,6 +292,10 @@ mod tests {
         assert_eq!(parse_rfc3339("2018-02-01T00:00:00+0000"), None);
         assert_eq!(parse_rfc3339("2018-02-01T00:00:00+-1:00"), None);
         assert_eq!(parse_rfc3339("2018-02-01T00:00:00."), None);
+        for offset in ["+99:99", "+23:60", "+00:99", "-24:00"] {
+            assert_eq!(parse_rfc3339(&format!("2018-02-01T00:00:00{offset}")), None);
+        }
+        assert!(parse_rfc3339("2018-02-01T00:00:00-23:59").is_some());
     }
 
     #[test]
