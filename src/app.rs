@@ -228,14 +228,28 @@ impl App {
         match within(self.config.idle_timeout, read).await {
             Err(_) => providers::admin_error(400, self.body_too_slow()),
             Ok(Err(_)) => providers::admin_error(413, "the request body is too large"),
-            Ok(Ok(c)) => admin::serve(
-                self,
-                &parts.method,
-                parts.uri.path(),
-                parts.uri.query(),
-                &parts.headers,
-                &c.to_bytes(),
-            ),
+            Ok(Ok(c)) => {
+                let bytes = c.to_bytes();
+                let serve = |method: &Method| {
+                    admin::serve(
+                        self,
+                        method,
+                        parts.uri.path(),
+                        parts.uri.query(),
+                        &parts.headers,
+                        &bytes,
+                    )
+                };
+                // HEAD is GET without the body (hyper drops it) wherever GET is served:
+                // `wget --spider` and `curl -fI` health checks send it. Admin GETs only read.
+                if parts.method == Method::HEAD {
+                    let reply = serve(&Method::GET);
+                    if reply.status != 405 {
+                        return reply;
+                    }
+                }
+                serve(&parts.method)
+            }
         }
     }
 

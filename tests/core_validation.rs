@@ -379,11 +379,21 @@ async fn head_answers_what_get_would_without_the_body() {
         (405, Some("GET, POST, HEAD"))
     );
 
-    let health = sb.send(Method::HEAD, "/__sandbox/health", &[], None).await;
-    assert_eq!(
-        (health.status, &health.body),
-        (200, &serde_json::Value::Null)
-    );
+    // The admin API's reads too, and its 405s name the method sent.
+    for path in [
+        "/__sandbox/health",
+        "/__sandbox/journal/count",
+        "/__sandbox/scenarios",
+    ] {
+        let head = sb.send(Method::HEAD, path, &[], None).await;
+        assert_eq!(
+            (head.status, &head.body),
+            (200, &serde_json::Value::Null),
+            "{path}"
+        );
+    }
+    let reset = sb.send(Method::HEAD, "/__sandbox/reset", &[], None).await;
+    assert_eq!((reset.status, reset.header("allow")), (405, Some("POST")));
 }
 
 #[tokio::test]

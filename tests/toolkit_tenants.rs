@@ -350,8 +350,9 @@ async fn a_wrong_method_on_an_admin_endpoint_names_the_right_one() {
     let sb = common::start().await;
     for (method, path, allowed) in [
         (Method::GET, "/__sandbox/reset", "POST"),
-        (Method::POST, "/__sandbox/journal/count", "GET"),
-        (Method::PUT, "/__sandbox/state", "GET, POST"),
+        (Method::POST, "/__sandbox/journal/count", "GET, HEAD"),
+        (Method::PUT, "/__sandbox/state", "GET, HEAD, POST"),
+        (Method::POST, "/__sandbox/clock", "GET, HEAD"),
         (
             Method::GET,
             "/__sandbox/scenarios/eximpe-save-card-500/activate",

@@ -47,8 +47,7 @@ pub fn serve(
     let query = Query::parse(raw_query);
     let body = parse_body(bytes);
     match (method, rest) {
-        // HEAD too: `wget --spider` and `curl -fI` health checks send it.
-        (&Method::GET | &Method::HEAD, "/health") => Reply::json(
+        (&Method::GET, "/health") => Reply::json(
             200,
             json!({
                 "status": "ready",
@@ -183,11 +182,10 @@ pub fn serve(
 /// The methods an endpoint above answers, for a 405 to the others.
 fn methods_of(rest: &str) -> Option<&'static str> {
     Some(match rest {
-        "/health" => "GET, HEAD",
-        "/journal/count" | "/clock" => "GET",
+        "/health" | "/journal/count" | "/clock" => "GET, HEAD",
         "/reset" | "/clock/advance" | "/clock/reset" => "POST",
-        "/state" => "GET, POST",
-        "/journal" => "GET, DELETE",
+        "/state" => "GET, HEAD, POST",
+        "/journal" => "GET, HEAD, DELETE",
         _ => return None,
     })
 }
