@@ -79,6 +79,14 @@ fn each_kind_of_mistake_is_reported_where_it_is() {
             "l-wrong-type.yaml",
             "name: l-wrong-type\nprovider: eximpe\nrules:\n  - when: {operation: saveCardToken}\n    respond: {error: ERR_SERVER_000}\n    times: \"two\"\n",
         ),
+        (
+            "m-framing-header.yaml",
+            "name: m-framing-header\nprovider: square\nrules:\n  - when: {operation: ListCards}\n    respond: {status: 200, headers: {Transfer-Encoding: chunked}}\n",
+        ),
+        (
+            "n-no-content-body.yaml",
+            "name: n-no-content-body\nprovider: square\nrules:\n  - when: {operation: ListCards}\n    respond: {status: 204, body: {cards: []}}\n",
+        ),
     ]);
     let (ok, stdout, stderr) = check(&dir);
     assert!(!ok, "check must fail: {stdout}");
@@ -124,6 +132,12 @@ fn each_kind_of_mistake_is_reported_where_it_is() {
         format!("{d}/k-does-nothing.yaml:5:12: times must be at least 1"),
         format!(
             "{d}/l-wrong-type.yaml:6:12: rules[0].times: invalid type: string \"two\", expected u64"
+        ),
+        format!(
+            "{d}/m-framing-header.yaml:5:57: \"Transfer-Encoding\" frames the HTTP message, which paysandbox writes itself (a wrong one leaves the client reading nothing); use a fault for a broken answer"
+        ),
+        format!(
+            "{d}/n-no-content-body.yaml:5:34: a 204 answer has no body (RFC 9110); drop body or use another status"
         ),
     ];
     assert_eq!(
@@ -182,7 +196,7 @@ async fn a_bad_scenario_stops_the_sandbox_from_starting() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}/zz-bad.yaml:5:23: status must be between 100 and 599",
+            "{}/zz-bad.yaml:5:23: status must be between 200 and 599",
             dir.display()
         )
     );

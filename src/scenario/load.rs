@@ -586,6 +586,17 @@ impl Compile<'_> {
     }
 
     fn headers(&mut self, at: &str, raw: Option<Map<String, Value>>) -> Vec<(String, String)> {
+        // Headers hyper and the pipeline set from the answer itself; a scenario's copy would
+        // contradict them (a `Transfer-Encoding: chunked` on a sized body reads as empty).
+        const FRAMING_HEADERS: &[&str] = &[
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "keep-alive",
+            "upgrade",
+            "te",
+            "trailer",
+        ];
         let mut out = Vec::new();
         for (name, v) in raw.unwrap_or_default() {
             let pointer = format!("{at}/{}", yaml::segment(&name));
@@ -599,6 +610,13 @@ impl Compile<'_> {
             };
             if HeaderName::try_from(name.as_str()).is_err() {
                 self.fail(&pointer, format!("{name:?} is not a valid header name"));
+            } else if FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                self.fail(
+                    &pointer,
+                    format!(
+                        "{name:?} frames the HTTP message, which paysandbox writes itself (a wrong one leaves the client reading nothing); use a fault for a broken answer"
+                    ),
+                );
             } else if HeaderValue::try_from(value.as_str()).is_err() {
                 self.fail(&pointer, format!("{value:?} is not a valid header value"));
             } else {
@@ -659,10 +677,18 @@ impl Compile<'_> {
                 Some(Respond::Error { code, headers })
             }
             (None, Some(status)) => {
-                if !(100..=599).contains(&status) {
+                // 1xx are interim answers: a client would wait for the real one forever.
+                if !(200..=599).contains(&status) {
                     self.fail(
                         &format!("{at}/status"),
-                        "status must be between 100 and 599",
+                        "status must be between 200 and 599",
+                    );
+                    return None;
+                }
+                if matches!(status, 204 | 304) && raw.body.as_ref().is_some_and(|b| !b.is_null()) {
+                    self.fail(
+                        &format!("{at}/body"),
+                        format!("a {status} answer has no body (RFC 9110); drop body or use another status"),
                     );
                     return None;
                 }
