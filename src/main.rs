@@ -104,7 +104,7 @@ struct ServeArgs {
     scenarios: Vec<PathBuf>,
     /// Forward a provider's requests to a real upstream, PROVIDER=URL (repeatable; http or
     /// https).
-    #[arg(long = "proxy", value_parser = paysandbox::proxy::parse_proxy)]
+    #[arg(long = "proxy", env = "PAYSANDBOX_PROXY", value_delimiter = ',', value_parser = paysandbox::proxy::parse_proxy)]
     proxy: Vec<(String, String)>,
     /// Also trust the PEM certificates of this file for https upstreams and webhook
     /// receivers (a corporate proxy's root, a self-signed test server).
@@ -120,7 +120,8 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// Check the specs in this directory instead of the embedded ones.
+    /// Read the specs of this directory instead of the embedded ones (scenarios are checked
+    /// against them).
     #[arg(long, env = "PAYSANDBOX_SPECS")]
     specs: Option<PathBuf>,
     /// Also load the scenario files (*.yaml) of this directory (repeatable).
