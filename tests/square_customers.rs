@@ -403,6 +403,37 @@ async fn a_time_range_filter_needs_rfc3339_bounds_in_order() {
             )
         )
     );
+    // A bound of the wrong type is named where it is, not as the filter around it.
+    let number = search(json!({"created_at": {"start_at": 12345}})).await;
+    assert_eq!(
+        (number.status, number.body),
+        (
+            400,
+            errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "EXPECTED_STRING",
+                "detail": "Expected a string value.",
+                "field": "query.filter.created_at.start_at"}])
+            )
+        )
+    );
+    let sideways = s
+        .post(
+            "/v2/customers/search",
+            json!({"query": {"sort": {"order": "SIDEWAYS"}}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            sideways.status,
+            &sideways.body["errors"][0]["code"],
+            &sideways.body["errors"][0]["field"]
+        ),
+        (
+            400,
+            &json!("INVALID_ENUM_VALUE"),
+            &json!("query.sort.order")
+        )
+    );
     let open_ended = search(json!({"created_at": {"start_at": "2000-01-01T00:00:00+00:00"}})).await;
     assert_eq!(open_ended.status, 200);
     assert_eq!(

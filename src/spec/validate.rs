@@ -82,11 +82,7 @@ pub fn validate_body(op: &Operation, body: &Value) -> Vec<FieldError> {
     }
     let mut errors = Vec::new();
     for e in validator.iter_errors(body) {
-        let base = dotted(e.instance_path().iter());
-        let value = body
-            .pointer(e.instance_path().as_str())
-            .unwrap_or(&Value::Null);
-        errors.extend(to_field_errors(Location::Body, &base, e.kind(), value));
+        body_errors(&e, body, &mut errors);
     }
     let rank = |field: &str| {
         let top = field.split('.').next().unwrap_or_default();
@@ -102,6 +98,40 @@ pub fn validate_body(op: &Operation, body: &Value) -> Vec<FieldError> {
     });
     errors.dedup();
     errors
+}
+
+/// One body error as field errors. A nullable object (`anyOf: [X, {type: null}]`, what
+/// `nullable: true` on an `allOf` becomes) that is not null fails as X does: its own errors
+/// name the field inside (`query.sort.order`), where the wrapper could only say that
+/// `query.sort` matches none of its forms.
+fn body_errors(e: &jsonschema::ValidationError<'_>, body: &Value, out: &mut Vec<FieldError>) {
+    if let ValidationErrorKind::AnyOf { context } = e.kind() {
+        let mut forms = context.iter().filter(|branch| !only_not_null(branch));
+        if let (Some(form), None) = (forms.next(), forms.next())
+            && context.len() == 2
+        {
+            for inner in form {
+                body_errors(inner, body, out);
+            }
+            return;
+        }
+    }
+    let base = dotted(e.instance_path().iter());
+    let value = body
+        .pointer(e.instance_path().as_str())
+        .unwrap_or(&Value::Null);
+    out.extend(to_field_errors(Location::Body, &base, e.kind(), value));
+}
+
+/// Whether a branch failed only for not being null (the `{type: null}` of a nullable).
+fn only_not_null(branch: &[jsonschema::ValidationError<'_>]) -> bool {
+    matches!(
+        branch,
+        [only] if matches!(
+            only.kind(),
+            ValidationErrorKind::Type { kind: TypeKind::Single(jsonschema::JsonType::Null) }
+        )
+    )
 }
 
 fn dotted<'a>(segments: impl Iterator<Item = LocationSegment<'a>>) -> String {
