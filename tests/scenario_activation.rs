@@ -104,7 +104,7 @@ async fn an_unknown_scenario_in_the_header_is_refused_loudly_in_the_providers_en
         (got.status, got.body),
         (
             400,
-            json!({"message": "X-Sandbox-Scenario: unknown scenario \"mp-save-card-1299\" (similar: mp-save-card-100, mp-save-card-101, mp-save-card-102, mp-save-card-103, mp-save-card-104)",
+            json!({"message": "X-Sandbox-Scenario: unknown scenario \"mp-save-card-1299\" (similar: mp-save-card-129, mp-save-card-109, mp-save-card-119, mp-save-card-120, mp-save-card-121)",
                 "error": "bad_request", "status": 400, "cause": []})
         )
     );
@@ -252,7 +252,7 @@ async fn an_unknown_start_up_scenario_stops_the_start() {
         .unwrap();
     assert_eq!(
         err.to_string(),
-        "--scenario: unknown scenario \"mp-save-crad-129\" (similar: mp-save-card-100, mp-save-card-101, mp-save-card-102, mp-save-card-103, mp-save-card-104)"
+        "--scenario: unknown scenario \"mp-save-crad-129\" (similar: mp-save-card-129, mp-save-card-109, mp-save-card-119, mp-save-card-120, mp-save-card-121)"
     );
 }
 

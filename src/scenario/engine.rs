@@ -563,12 +563,28 @@ pub fn summary(engine: &Engine, s: &Scenario) -> Value {
 
 /// The message for a scenario name the library does not hold, with similar names.
 fn unknown_in(library: &BTreeMap<String, Arc<Scenario>>, name: &str) -> String {
-    let close = library
-        .keys()
-        .filter(|k| k.starts_with(name.get(..name.len().min(6)).unwrap_or(name)))
-        .take(5)
-        .cloned()
-        .collect::<Vec<_>>();
+    // The closest names first (`mp-save-crd-129` → `mp-save-card-129`); a name too long to
+    // be a typo of one is matched by its start only, so a huge header costs no more.
+    let mut ranked: Vec<(usize, &str)> = if name.len() <= 64 {
+        library
+            .keys()
+            .map(|k| (super::load::edit_distance(name, k), k.as_str()))
+            .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ranked.sort_unstable();
+    let mut close: Vec<&str> = ranked.into_iter().take(5).map(|(_, k)| k).collect();
+    if close.is_empty() {
+        let start = name.get(..name.len().min(6)).unwrap_or(name);
+        close = library
+            .keys()
+            .filter(|k| k.starts_with(start))
+            .take(5)
+            .map(String::as_str)
+            .collect();
+    }
     if close.is_empty() {
         format!("unknown scenario {name:?} (GET /__sandbox/scenarios lists them)")
     } else {
