@@ -95,8 +95,9 @@ pub fn has_long_digit_run(bytes: &[u8]) -> bool {
 
 /// Card numbers typed in groups, wherever they sit in a text: three or more groups of 3–6
 /// digits, the first of four, 13–19 digits that pass the Luhn check (`4509 9535 6623 3704`,
-/// Amex's `3782 822463 10005`), split by one to three of space, tab, dash, dot, underscore,
-/// slash or no-break space (copied text brings double spaces, tabs, ` - `). Any stretch of
+/// Amex's `3782 822463 10005`), split by the same one to three of space, tab, dash, dot,
+/// underscore, slash or no-break space throughout (copied text brings double spaces, tabs,
+/// ` - `). Any stretch of
 /// whole groups in a longer chain counts, so a card number after a phone number in one
 /// note is found too. Phone numbers alone (`+55 11 98765 4321`) do not start with a group
 /// of four or fail the check.
@@ -125,15 +126,27 @@ fn grouped_cards(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
             end += gap;
         }
         i = end;
-        let mut first = 0;
-        while first < groups.len() {
-            match card_in_groups(bytes, &groups[first..]) {
-                Some(taken) => {
-                    found.push(groups[first].start..groups[first + taken - 1].end);
-                    first += taken;
+        // Every stretch that reads as a card number, from every group; overlapping ones are
+        // masked together, so a stretch that happens to pass from an earlier group (`…4306
+        // 4509 9535 6623 3704`) cannot leave the digits of the real one in the clear.
+        let mut merged: Option<(usize, usize)> = None;
+        for first in 0..groups.len() {
+            let Some(taken) = card_in_groups(bytes, &groups[first..]) else {
+                continue;
+            };
+            let last = first + taken - 1;
+            match &mut merged {
+                Some((_, end)) if first <= *end => *end = (*end).max(last),
+                _ => {
+                    if let Some((a, b)) = merged {
+                        found.push(groups[a].start..groups[b].end);
+                    }
+                    merged = Some((first, last));
                 }
-                None => first += 1,
             }
+        }
+        if let Some((a, b)) = merged {
+            found.push(groups[a].start..groups[b].end);
         }
     }
     found
@@ -148,8 +161,18 @@ fn card_in_groups(bytes: &[u8], groups: &[std::ops::Range<usize>]) -> Option<usi
     let mut digits = [0u8; 19];
     let mut count = 0;
     let mut longest = None;
+    // One card is typed with one separator throughout: `98765-4321 / 91234-5671` is two
+    // phone numbers, not a card.
+    let gap = |k: usize| {
+        groups
+            .get(k + 1)
+            .map(|next| &bytes[groups[k].end..next.start])
+    };
     for (taken, group) in groups.iter().enumerate() {
-        if !(3..=6).contains(&group.len()) || count + group.len() > 19 {
+        if !(3..=6).contains(&group.len())
+            || count + group.len() > 19
+            || (taken >= 2 && gap(taken - 1) != gap(0))
+        {
             break;
         }
         digits[count..count + group.len()].copy_from_slice(&bytes[group.clone()]);
@@ -810,6 +833,15 @@ mod tests {
             mask_text("4111 1111 1111 1111 1111 1111"),
             "411111******1111 1111 1111"
         );
+        // A stretch that passes from an earlier group overlaps the real card: both are
+        // masked together, never the card's middle digits shown.
+        let masked = mask_text("+55 11 98765 4306 4509 9535 6623 3704");
+        assert!(!masked.contains("9535"), "{masked}");
+        assert!(!masked.contains("6623"), "{masked}");
+        assert_eq!(
+            mask_text("Ref 2028 4111 1111 1111 1111"),
+            "Ref ********************"
+        );
         for kept in [
             "+1 212 555 4240",
             "+55 11 98765 4321",
@@ -817,6 +849,8 @@ mod tests {
             "41 1111 1111 1111 11",
             "2024/05/22 10:03:28.653",
             "4111    1111 1111 1111",
+            "+55 11 98765-4321 / 91234-5671",
+            "020 7946 0958 / 0161 496 0000",
         ] {
             assert_eq!(mask_text(kept), kept);
         }
