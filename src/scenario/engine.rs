@@ -368,11 +368,8 @@ impl Engine {
                 match library.get(name) {
                     Some(s) => active.push(s.clone()),
                     None => {
-                        // The name is the client's text, echoed: masked like any error.
                         let message = format!("X-Sandbox-Scenario: {}", unknown_in(&library, name));
-                        return Some(Decision::answer(forced(
-                            provider.sandbox_misuse(&crate::mask::mask_text(&message)),
-                        )));
+                        return Some(Decision::answer(forced(provider.sandbox_misuse(&message))));
                     }
                 }
             }
@@ -585,6 +582,9 @@ fn unknown_in(library: &BTreeMap<String, Arc<Scenario>>, name: &str) -> String {
             .map(String::as_str)
             .collect();
     }
+    // The name is the client's text, echoed: masked before quoting, since quoting turns a
+    // tab between a card number's groups into `\t`, which masking no longer reads as one.
+    let name = crate::mask::mask_text(name);
     if close.is_empty() {
         format!("unknown scenario {name:?} (GET /__sandbox/scenarios lists them)")
     } else {
