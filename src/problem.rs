@@ -120,6 +120,24 @@ pub struct FieldError {
     pub value: Option<serde_json::Value>,
 }
 
+/// Keeps only the type error for a value of the wrong type. An `enum` fails on it too
+/// (`"country": 5` is no country code); providers that report the type (Square, Mercado
+/// Pago) send one error for the field, not two. Eximpe, after Django REST Framework, reports
+/// the choice instead and does not call this.
+pub fn only_type_errors_for_wrong_types(errors: &[FieldError]) -> Vec<FieldError> {
+    let is_type = |e: &FieldError| matches!(e.kind, FieldErrorKind::Type { .. });
+    errors
+        .iter()
+        .filter(|e| {
+            is_type(e)
+                || !errors
+                    .iter()
+                    .any(|t| is_type(t) && t.location == e.location && t.field == e.field)
+        })
+        .cloned()
+        .collect()
+}
+
 impl FieldError {
     pub fn new(location: Location, field: impl Into<String>, kind: FieldErrorKind) -> Self {
         FieldError {

@@ -364,6 +364,31 @@ async fn tokens_must_be_32_or_33_characters() {
 }
 
 #[tokio::test]
+async fn a_value_of_the_wrong_type_is_one_cause_not_two() {
+    let sb = common::start().await;
+    let (cid, pid) = profile(&sb, "type@example.com").await;
+    // `type` is an enum of strings: a number is reported for its type only.
+    let a = add(
+        &sb,
+        &cid,
+        &pid,
+        Some("t1"),
+        json!({"id": "visa", "type": 5, "token": "0123456789abcdef0123456789abcdef"}),
+    )
+    .await;
+    assert_eq!(
+        (a.status, &a.body["error"]),
+        (400, &json!("validation_error"))
+    );
+    assert_eq!(
+        a.body["cause"].as_array().map(Vec::len),
+        Some(1),
+        "{:#}",
+        a.body
+    );
+}
+
+#[tokio::test]
 async fn the_card_is_validated_by_its_test_cardholder_name() {
     let sb = common::start().await;
     let (cid, pid) = profile(&sb, "declined@example.com").await;

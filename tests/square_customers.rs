@@ -365,6 +365,47 @@ async fn a_card_number_sent_where_square_quotes_the_request_is_not_echoed() {
 }
 
 #[tokio::test]
+async fn a_bad_value_is_reported_once_at_its_full_path_as_square_writes_it() {
+    let sb = start().await;
+    let s = Seller::new(&sb, "sq-validation-paths");
+    // A number where an enum's string goes: its type, not also "not a valid enum value".
+    let country = s
+        .post(
+            "/v2/customers",
+            json!({"given_name": "Ada", "address": {"country": 5}}),
+        )
+        .await;
+    assert_eq!(
+        (country.status, country.body),
+        (
+            400,
+            errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "EXPECTED_STRING",
+                "detail": "Expected a string value.", "field": "address.country"}])
+            )
+        )
+    );
+    // Array positions in brackets, and the whole path in the detail.
+    let source = s
+        .post(
+            "/v2/customers/search",
+            json!({"query": {"filter": {"creation_source": {"values": ["NOPE"]}}}}),
+        )
+        .await;
+    assert_eq!(
+        (source.status, source.body),
+        (
+            400,
+            errors(
+                json!([{"category": "INVALID_REQUEST_ERROR", "code": "INVALID_ENUM_VALUE",
+                "detail": "`NOPE` is not a valid enum value for `query.filter.creation_source.values[0]`.",
+                "field": "query.filter.creation_source.values[0]"}])
+            )
+        )
+    );
+}
+
+#[tokio::test]
 async fn a_time_range_filter_needs_rfc3339_bounds_in_order() {
     let sb = start().await;
     let s = Seller::new(&sb, "sq-customer-time-range");

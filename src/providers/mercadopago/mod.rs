@@ -172,7 +172,8 @@ impl Provider for MercadoPago {
     }
 
     fn invalid(&self, call: &Call, errors: &[FieldError]) -> Reply {
-        errors::render_invalid(&self.errors, &call.op.id, errors)
+        let errors = crate::problem::only_type_errors_for_wrong_types(errors);
+        errors::render_invalid(&self.errors, &call.op.id, &errors)
     }
 
     fn unreadable(&self, _op: Option<&Operation>, problem: &BodyProblem) -> Reply {

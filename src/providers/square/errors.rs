@@ -154,12 +154,32 @@ fn display(v: &Value) -> String {
         .unwrap_or_else(|| v.to_string())
 }
 
+/// A field path as Square writes it: array positions in brackets
+/// (`query.filter.creation_source.values[0]`, `service_charges[0].calculation_phase`).
+fn square_path(dotted: &str) -> String {
+    let mut out = String::with_capacity(dotted.len() + 2);
+    for segment in dotted.split('.') {
+        if !out.is_empty() && !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(segment);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+    }
+    out
+}
+
 /// Maps neutral field errors onto Square's validation codes and detail texts.
 pub fn from_field_errors(errors: &[FieldError]) -> Vec<SquareError> {
     errors
         .iter()
         .map(|e| {
-            let field = e.field.as_str();
+            let path = square_path(&e.field);
+            let field = path.as_str();
             if e.location == Location::Header && e.field.eq_ignore_ascii_case("square-version") {
                 let sent = e.value.as_ref().map(display).unwrap_or_default();
                 return version_format(&sent);
@@ -184,9 +204,8 @@ pub fn from_field_errors(errors: &[FieldError]) -> Vec<SquareError> {
                 FieldErrorKind::Enum { .. } => (
                     "INVALID_ENUM_VALUE",
                     format!(
-                        "`{}` is not a valid enum value for `{}`.",
+                        "`{}` is not a valid enum value for `{field}`.",
                         e.value.as_ref().map(display).unwrap_or_default(),
-                        e.leaf()
                     ),
                 ),
                 FieldErrorKind::TooLong { max } => (
@@ -237,6 +256,20 @@ pub fn from_field_errors(errors: &[FieldError]) -> Vec<SquareError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn array_positions_are_written_in_brackets() {
+        assert_eq!(
+            square_path("query.filter.creation_source.values.0"),
+            "query.filter.creation_source.values[0]"
+        );
+        assert_eq!(
+            square_path("cards.2.billing_address.country"),
+            "cards[2].billing_address.country"
+        );
+        assert_eq!(square_path("given_name"), "given_name");
+        assert_eq!(square_path(""), "");
+    }
 
     #[test]
     fn the_catalogue_parses_and_covers_the_seed_codes() {

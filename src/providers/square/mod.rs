@@ -161,7 +161,8 @@ impl Provider for Square {
     }
 
     fn invalid(&self, _call: &Call, errors: &[FieldError]) -> Reply {
-        self.errors.render(&errors::from_field_errors(errors))
+        let errors = crate::problem::only_type_errors_for_wrong_types(errors);
+        self.errors.render(&errors::from_field_errors(&errors))
     }
 
     fn unreadable(&self, _op: Option<&Operation>, problem: &BodyProblem) -> Reply {
