@@ -365,6 +365,25 @@ async fn head_answers_what_get_would_without_the_body() {
     assert_eq!(head.header("content-type"), get.header("content-type"));
     assert_eq!(head.header("square-version"), Some("2025-08-20"));
 
+    // A probe: no scenario answers it, so it uses up no rule.
+    let loaded = sb
+        .send(
+            Method::POST,
+            "/__sandbox/scenarios",
+            &[],
+            Some(
+                json!({"name": "head-probe", "provider": "square", "rules": [
+                {"when": {"operation": "ListCustomers"}, "respond": {"status": 503}, "times": 1}]}),
+            ),
+        )
+        .await;
+    assert_eq!(loaded.status, 201, "{}", loaded.body);
+    let probe = [SQ, ("X-Sandbox-Scenario", "head-probe")];
+    let head = sb.send(Method::HEAD, "/v2/customers", &probe, None).await;
+    assert_eq!(head.status, 200);
+    let get = sb.send(Method::GET, "/v2/customers", &probe, None).await;
+    assert_eq!(get.status, 503);
+
     // HEAD is refused where GET is, and a 405 on a GET path lists it.
     let post_only = sb
         .send(Method::HEAD, "/v2/customers/search", &[SQ], None)

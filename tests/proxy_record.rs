@@ -170,6 +170,20 @@ async fn proxying_is_transparent_journaled_and_recordings_replay_redacted() {
         second["rules"][0]["when"],
         json!({"operation": "UpdateCustomer", "path": {"customer_id": "UPSTREAM1"}})
     );
+    // HEAD goes through with the upstream's Content-Length, and is not recorded: it has no
+    // body to replay.
+    Mock::given(method("HEAD"))
+        .and(path("/v2/cards"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"cards": []})))
+        .mount(&upstream)
+        .await;
+    let (status, headers, body) = send(&base, reqwest::Method::HEAD, "/v2/cards", None).await;
+    assert_eq!((status, body.as_str()), (200, ""));
+    assert_eq!(
+        headers.get("content-length").and_then(|v| v.to_str().ok()),
+        Some("12")
+    );
+    assert_eq!(files(&dir).len(), 3);
     sb.shutdown().await;
 
     // The recordings load as scenarios and, activated, answer as the upstream did.

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
-use hyper::{HeaderMap, Response, StatusCode};
+use hyper::{HeaderMap, Method, Response, StatusCode};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -180,9 +180,13 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
         latency_us,
         &answer,
     );
-    if let (Some(dir), Some(provider), Some(operation)) =
-        (&app.config.record_dir, &provider, &operation)
-    {
+    // A HEAD answer has no body to replay: recorded, it would answer GET with an empty one.
+    if let (Some(dir), Some(provider), Some(operation), false) = (
+        &app.config.record_dir,
+        &provider,
+        &operation,
+        parts.method == Method::HEAD,
+    ) {
         let exchange = Exchange {
             provider,
             operation,
@@ -207,9 +211,15 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
             response.headers_mut().append(name, value.clone());
         }
     }
-    response
-        .headers_mut()
-        .insert(CONTENT_LENGTH, HeaderValue::from(answer.len()));
+    // HEAD keeps the upstream's Content-Length: the size GET's body would have.
+    let length = match headers.get(CONTENT_LENGTH) {
+        Some(upstream) if parts.method == Method::HEAD => Some(upstream.clone()),
+        _ if parts.method == Method::HEAD => None,
+        _ => Some(HeaderValue::from(answer.len())),
+    };
+    if let Some(length) = length {
+        response.headers_mut().insert(CONTENT_LENGTH, length);
+    }
     Outcome::Forwarded(response)
 }
 
