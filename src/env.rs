@@ -81,6 +81,24 @@ impl Clock {
     /// and the error is the room left, in milliseconds. One lock orders concurrent advances,
     /// so two of them cannot pass the check together and overshoot.
     pub fn advance_within(&self, tenants: &[String], by_ms: i64, limit_ms: i64) -> Result<(), i64> {
+        self.advance_locked(tenants, by_ms, limit_ms, false)
+    }
+
+    /// Moves everyone's clock forward by `by`, or up to 9000-01-01 when that is nearer (past
+    /// it the providers' timestamps would lose their four-digit years).
+    pub fn advance(&self, by: Duration) {
+        let by_ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        // Capped, the move always fits.
+        let _ = self.advance_locked(&[], by_ms, crate::time::CLOCK_LIMIT_MS, true);
+    }
+
+    fn advance_locked(
+        &self,
+        tenants: &[String],
+        mut by_ms: i64,
+        limit_ms: i64,
+        cap: bool,
+    ) -> Result<(), i64> {
         let mut offsets = self.tenant_offsets.write();
         let ahead = if tenants.is_empty() {
             offsets.values().copied().max()
@@ -96,7 +114,10 @@ impl Clock {
             .saturating_add(ahead.unwrap_or(0).max(0));
         let room = limit_ms.saturating_sub(furthest).max(0);
         if by_ms > room {
-            return Err(room);
+            if !cap {
+                return Err(room);
+            }
+            by_ms = room;
         }
         if tenants.is_empty() {
             self.offset_ms.fetch_add(by_ms, Ordering::Relaxed);

@@ -685,7 +685,9 @@ impl Compile<'_> {
                     );
                     return None;
                 }
-                if matches!(status, 204 | 304) && raw.body.as_ref().is_some_and(|b| !b.is_null()) {
+                if matches!(status, 204 | 205 | 304)
+                    && raw.body.as_ref().is_some_and(|b| !b.is_null())
+                {
                     self.fail(
                         &format!("{at}/body"),
                         format!("a {status} answer has no body (RFC 9110); drop body or use another status"),
