@@ -289,6 +289,29 @@ async fn card_numbers_failing_luhn_and_missing_fields_are_refused_with_the_token
         )
     );
 
+    // Null and empty are "null/empty" too, as the description says.
+    for blank in [json!(null), json!("")] {
+        for (field, code) in [("card_number", "205"), ("security_code", "224")] {
+            let mut data = card_data(VISA_MLB, "APRO");
+            data[field] = blank.clone();
+            let a = call(&sb, Method::POST, "/v1/card_tokens", ALICE, Some(data)).await;
+            assert_eq!(
+                (a.status, &a.body["cause"][0]["code"]),
+                (400, &json!(code)),
+                "{field}: {blank}: {}",
+                a.body
+            );
+        }
+    }
+
+    let mut data = card_data(VISA_MLB, "APRO");
+    data["expiration_year"] = json!(99999);
+    let year = call(&sb, Method::POST, "/v1/card_tokens", ALICE, Some(data)).await;
+    assert_eq!(
+        (year.status, year.body),
+        (400, bad_request("326", "invalid parameter expirationYear"))
+    );
+
     let mut data = card_data(VISA_MLB, "APRO");
     data["expiration_month"] = json!("13");
     let month = call(&sb, Method::POST, "/v1/card_tokens", ALICE, Some(data)).await;

@@ -116,7 +116,11 @@ fn code_for(operation: &str, error: &FieldError) -> &'static str {
         return "118";
     }
     if operation == "createCardToken" {
-        return match (error.field.as_str(), missing) {
+        // MercadoPago.js's "can not be null/empty" codes cover null and "" as well as absent.
+        let blank = missing
+            || matches!(error.value, Some(Value::Null))
+            || error.value.as_ref().and_then(Value::as_str) == Some("");
+        return match (error.field.as_str(), blank) {
             ("card_number", true) => "token_205",
             ("card_number", false) => "E301",
             ("expiration_month", true) => "token_208",

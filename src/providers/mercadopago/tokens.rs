@@ -65,7 +65,8 @@ pub fn expiry(
         year += 2000;
     }
     let (now_y, now_m) = timefmt::year_month(now_ms);
-    if year < now_y {
+    // Four digits at most, as a string is already held to: `99999` is no expiry year.
+    if year < now_y || year > 9999 {
         return Err(year_code);
     }
     if year == now_y && month < now_m {
@@ -255,6 +256,11 @@ mod tests {
     #[test]
     fn expiry_accepts_numbers_and_numeric_strings() {
         let now = 1_716_386_608_653; // May 2024
+        assert_eq!(expiry(&json!(11), &json!(99999), now, "m", "y"), Err("y"));
+        assert_eq!(
+            expiry(&json!(11), &json!(9999), now, "m", "y"),
+            Ok((11, 9999))
+        );
         assert_eq!(
             expiry(&json!(11), &json!(2030), now, "m", "y"),
             Ok((11, 2030))
