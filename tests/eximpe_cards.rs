@@ -555,6 +555,25 @@ async fn a_card_is_deleted_only_with_its_own_identifier() {
     assert_eq!(wrong.status, 404);
     assert_eq!(wrong.body, not_found);
 
+    // Blank fields are a validation error, as on save and list.
+    let blank = sb
+        .send(
+            Method::POST,
+            "/pg/tokens/delete/",
+            &h,
+            Some(json!({"card_token": "", "identifier": "  "})),
+        )
+        .await;
+    assert_eq!(
+        (blank.status, blank.body),
+        (
+            400,
+            json!({"success": false, "error": {"type": "validation_error", "errors": [
+                {"code": "invalid", "detail": "This field may not be blank.", "attr": "card_token"},
+                {"code": "invalid", "detail": "This field may not be blank.", "attr": "identifier"}]}})
+        )
+    );
+
     let ok = sb
         .send(
             Method::POST,

@@ -182,6 +182,16 @@ impl Eximpe {
                 .unwrap_or_default()
         };
         let (card_token, identifier) = (text("card_token"), text("identifier"));
+        // Blank is a validation error, as on save and list; only a pair that matches no card
+        // is "not found".
+        let blank: Vec<Problem> = [("card_token", card_token), ("identifier", identifier)]
+            .into_iter()
+            .filter(|(name, v)| v.is_empty() && call.body_field(name).is_some_and(Value::is_string))
+            .map(|(name, _)| Problem::new(name, save::BLANK))
+            .collect();
+        if !blank.is_empty() {
+            return problems_reply(blank);
+        }
         let removed = self
             .state
             .existing(&tenant.key)

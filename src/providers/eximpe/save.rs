@@ -22,7 +22,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(attr: &str, detail: impl Into<String>) -> Self {
+    pub(super) fn new(attr: &str, detail: impl Into<String>) -> Self {
         Problem {
             attr: attr.to_string(),
             detail: detail.into(),
