@@ -162,16 +162,18 @@ fn card_in_groups(bytes: &[u8], groups: &[std::ops::Range<usize>]) -> Option<usi
     let mut count = 0;
     let mut longest = None;
     // One card is typed with one separator throughout: `98765-4321 / 91234-5671` is two
-    // phone numbers, not a card.
+    // phone numbers, not a card. Blank runs count as one, since copied text mixes spaces,
+    // double spaces and no-break spaces in one number.
     let gap = |k: usize| {
         groups
             .get(k + 1)
-            .map(|next| &bytes[groups[k].end..next.start])
+            .map(|next| gap_shape(&bytes[groups[k].end..next.start]))
     };
+    let first_gap = gap(0);
     for (taken, group) in groups.iter().enumerate() {
         if !(3..=6).contains(&group.len())
             || count + group.len() > 19
-            || (taken >= 2 && gap(taken - 1) != gap(0))
+            || (taken >= 2 && gap(taken - 1) != first_gap)
         {
             break;
         }
@@ -185,6 +187,33 @@ fn card_in_groups(bytes: &[u8], groups: &[std::ops::Range<usize>]) -> Option<usi
         }
     }
     longest
+}
+
+/// A separator with every blank run (spaces, tabs, no-break spaces) written as one space: the
+/// shape two gaps of one card share. At most three characters, so it fits a small array.
+fn gap_shape(gap: &[u8]) -> ([u8; 6], usize) {
+    let mut shape = [0u8; 6];
+    let mut len = 0;
+    let mut k = 0;
+    while k < gap.len() && len < shape.len() {
+        let blank = match gap[k] {
+            b' ' | b'\t' => 1,
+            0xC2 if gap.get(k + 1) == Some(&0xA0) => 2,
+            _ => 0,
+        };
+        if blank > 0 {
+            if len == 0 || shape[len - 1] != b' ' {
+                shape[len] = b' ';
+                len += 1;
+            }
+            k += blank;
+        } else {
+            shape[len] = gap[k];
+            len += 1;
+            k += 1;
+        }
+    }
+    (shape, len)
 }
 
 /// The length in bytes of the separator at `at` between two groups of a card number: one to
@@ -812,8 +841,11 @@ mod tests {
             mask_text("a 4111-1111-1111-1111 and 4509953566233704"),
             "a 411111******1111 and 450995******3704"
         );
-        // Copied text: double spaces, tabs, no-break spaces, underscores, slashes.
+        // Copied text: double spaces, tabs, no-break spaces, underscores, slashes, and blanks
+        // of mixed kinds in one number.
         for typed in [
+            "4111 1111 1111  1111",
+            "4111\u{a0}1111 1111 1111",
             "4111  1111  1111  1111",
             "4111\t1111\t1111\t1111",
             "4111\u{a0}1111\u{a0}1111\u{a0}1111",
