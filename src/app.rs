@@ -452,6 +452,10 @@ impl App {
         // HEAD is a probe (`curl -I`, a health check): it must not use up a rule's `times`,
         // apply its `then_state` or fire its faults, so no scenario answers it.
         let decision = if *call.method == Method::HEAD {
+            // A misspelt name is still the 400 GET would get.
+            if let Err(refused) = self.scenarios.named_in_header(provider, call) {
+                return refused;
+            }
             crate::scenario::engine::Decision::default()
         } else {
             self.scenarios.intercept(provider, call, tenant)

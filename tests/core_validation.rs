@@ -383,6 +383,10 @@ async fn head_answers_what_get_would_without_the_body() {
     assert_eq!(head.status, 200);
     let get = sb.send(Method::GET, "/v2/customers", &probe, None).await;
     assert_eq!(get.status, 503);
+    // A misspelt name is still refused, as for GET.
+    let typo = [SQ, ("X-Sandbox-Scenario", "head-prob")];
+    let head = sb.send(Method::HEAD, "/v2/customers", &typo, None).await;
+    assert_eq!(head.status, 400);
 
     // HEAD is refused where GET is, and a 405 on a GET path lists it.
     let post_only = sb

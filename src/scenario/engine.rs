@@ -350,29 +350,45 @@ impl Engine {
         })
     }
 
-    fn decide(&self, provider: &dyn Provider, call: &Call, tenant: &Tenant) -> Option<Decision> {
+    /// The scenarios `X-Sandbox-Scenario` names, in order, or the provider's 400 for the
+    /// first unknown name. A HEAD, which no scenario answers, is still held to this.
+    pub fn named_in_header(
+        &self,
+        provider: &dyn Provider,
+        call: &Call,
+    ) -> Result<Vec<Arc<Scenario>>, Reply> {
         let header = call
             .header(&HEADER_NAME)
             .map(str::trim)
             .filter(|h| !h.is_empty());
-        if header.is_none() && self.activations.load(Ordering::Relaxed) == 0 {
-            return None;
-        }
-        let mut active: Vec<Arc<Scenario>> = Vec::new();
-        {
-            let library = self.library.read();
-            for name in header.into_iter().flat_map(|h| h.split(',')).map(str::trim) {
-                if name.is_empty() {
-                    continue;
-                }
-                match library.get(name) {
-                    Some(s) => active.push(s.clone()),
-                    None => {
-                        let message = format!("X-Sandbox-Scenario: {}", unknown_in(&library, name));
-                        return Some(Decision::answer(forced(provider.sandbox_misuse(&message))));
-                    }
+        let Some(header) = header else {
+            return Ok(Vec::new());
+        };
+        let library = self.library.read();
+        let mut named = Vec::new();
+        for name in header.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match library.get(name) {
+                Some(s) => named.push(s.clone()),
+                None => {
+                    let message = format!("X-Sandbox-Scenario: {}", unknown_in(&library, name));
+                    return Err(forced(provider.sandbox_misuse(&message)));
                 }
             }
+        }
+        Ok(named)
+    }
+
+    fn decide(&self, provider: &dyn Provider, call: &Call, tenant: &Tenant) -> Option<Decision> {
+        let has_header = call.header(&HEADER_NAME).is_some();
+        if !has_header && self.activations.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut active = match self.named_in_header(provider, call) {
+            Ok(named) => named,
+            Err(refused) => return Some(Decision::answer(refused)),
+        };
+        {
+            let library = self.library.read();
             let tenants = self.tenants.read();
             let by_tenant = tenants.get(&tenant.key).into_iter().flatten();
             for name in by_tenant.chain(self.global.read().iter()) {
