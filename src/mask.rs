@@ -96,11 +96,10 @@ pub fn has_long_digit_run(bytes: &[u8]) -> bool {
 /// Card numbers typed in groups, wherever they sit in a text: three or more groups of 3–6
 /// digits, the first of four, 13–19 digits that pass the Luhn check (`4509 9535 6623 3704`,
 /// Amex's `3782 822463 10005`), split by the same one to three of space, tab, dash, dot,
-/// underscore, slash or no-break space throughout (copied text brings double spaces, tabs,
-/// ` - `). Any stretch of
-/// whole groups in a longer chain counts, so a card number after a phone number in one
-/// note is found too. Phone numbers alone (`+55 11 98765 4321`) do not start with a group
-/// of four or fail the check.
+/// underscore, slash or no-break space throughout, a run of blanks counting as one (copied
+/// text brings double spaces, tabs, ` - `). Any stretch of whole groups in a longer chain
+/// counts, so a card number after a phone number in one note is found too. Phone numbers
+/// alone (`+55 11 98765 4321`) do not start with a group of four or fail the check.
 fn grouped_cards(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
     let mut found = Vec::new();
     let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
@@ -195,46 +194,47 @@ fn gap_shape(gap: &[u8]) -> ([u8; 6], usize) {
     let mut shape = [0u8; 6];
     let mut len = 0;
     let mut k = 0;
-    while k < gap.len() && len < shape.len() {
-        let blank = match gap[k] {
-            b' ' | b'\t' => 1,
-            0xC2 if gap.get(k + 1) == Some(&0xA0) => 2,
-            _ => 0,
-        };
-        if blank > 0 {
-            if len == 0 || shape[len - 1] != b' ' {
-                shape[len] = b' ';
-                len += 1;
-            }
-            k += blank;
-        } else {
-            shape[len] = gap[k];
-            len += 1;
-            k += 1;
+    while let Some((size, blank)) = separator_at(gap, k) {
+        if len == shape.len() {
+            break;
         }
+        let written = if blank { b' ' } else { gap[k] };
+        if !(blank && len > 0 && shape[len - 1] == b' ') {
+            shape[len] = written;
+            len += 1;
+        }
+        k += size;
     }
     (shape, len)
+}
+
+/// The separator character at `at` between two groups of a card number: its length in bytes
+/// and whether it is blank (space, tab, no-break space) rather than a dash, dot, underscore
+/// or slash.
+fn separator_at(bytes: &[u8], at: usize) -> Option<(usize, bool)> {
+    match bytes.get(at)? {
+        b' ' | b'\t' => Some((1, true)),
+        b'-' | b'.' | b'_' | b'/' => Some((1, false)),
+        0xC2 if bytes.get(at + 1) == Some(&0xA0) => Some((2, true)),
+        _ => None,
+    }
 }
 
 /// The length in bytes of the separator at `at` between two groups of a card number: one to
 /// three separator characters (`4111 - 1111 - …`); 0 when there is none.
 fn separator_len(bytes: &[u8], at: usize) -> usize {
-    let one = |at: usize| match bytes.get(at) {
-        Some(b' ' | b'\t' | b'-' | b'.' | b'_' | b'/') => 1,
-        Some(0xC2) if bytes.get(at + 1) == Some(&0xA0) => 2,
-        _ => 0,
-    };
     let mut len = 0;
     for _ in 0..3 {
-        match one(at + len) {
-            0 => break,
-            n => len += n,
+        match separator_at(bytes, at + len) {
+            Some((size, _)) => len += size,
+            None => break,
         }
     }
     len
 }
 
-/// A byte of a separator [`separator_len`] reads (0xA0 ends a UTF-8 no-break space).
+/// A byte of a separator [`separator_at`] reads (0xA0 ends a UTF-8 no-break space), for the
+/// byte-wise count in [`may_hold_grouped_card`].
 fn is_separator(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'-' | b'.' | b'_' | b'/' | 0xA0)
 }
