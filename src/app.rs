@@ -449,17 +449,7 @@ impl App {
         }
         // Time inside a handler is the tenant's own sandbox time (global + its clock offset).
         let _clock = self.env.clock.enter_tenant(&tenant.key);
-        // HEAD is a probe (`curl -I`, a health check): it must not use up a rule's `times`,
-        // apply its `then_state` or fire its faults, so no scenario answers it.
-        let decision = if *call.method == Method::HEAD {
-            // A misspelt name is still the 400 GET would get.
-            if let Err(refused) = self.scenarios.named_in_header(provider, call) {
-                return refused;
-            }
-            crate::scenario::engine::Decision::default()
-        } else {
-            self.scenarios.intercept(provider, call, tenant)
-        };
+        let decision = self.scenarios.intercept(provider, call, tenant);
         trace.scenario = decision.rule;
         let reply = match decision.answer {
             Some(reply) => reply,

@@ -212,10 +212,10 @@ pub async fn forward(app: &App, parts: &hyper::http::request::Parts, body: Incom
         }
     }
     // HEAD keeps the upstream's Content-Length: the size GET's body would have.
-    let length = match headers.get(CONTENT_LENGTH) {
-        Some(upstream) if parts.method == Method::HEAD => Some(upstream.clone()),
-        _ if parts.method == Method::HEAD => None,
-        _ => Some(HeaderValue::from(answer.len())),
+    let length = if parts.method == Method::HEAD {
+        headers.get(CONTENT_LENGTH).cloned()
+    } else {
+        Some(HeaderValue::from(answer.len()))
     };
     if let Some(length) = length {
         response.headers_mut().insert(CONTENT_LENGTH, length);

@@ -351,8 +351,8 @@ impl Engine {
     }
 
     /// The scenarios `X-Sandbox-Scenario` names, in order, or the provider's 400 for the
-    /// first unknown name. A HEAD, which no scenario answers, is still held to this.
-    pub fn named_in_header(
+    /// first unknown name.
+    fn named_in_header(
         &self,
         provider: &dyn Provider,
         call: &Call,
@@ -387,6 +387,12 @@ impl Engine {
             Ok(named) => named,
             Err(refused) => return Some(Decision::answer(refused)),
         };
+        // HEAD is a probe (`curl -I`, a health check): it must not use up a rule's `times`,
+        // apply its `then_state` or fire its faults, so no rule answers it. A misspelt name
+        // is still the 400 GET would get (above).
+        if *call.method == hyper::Method::HEAD {
+            return None;
+        }
         {
             let library = self.library.read();
             let tenants = self.tenants.read();
